@@ -1,0 +1,1 @@
+"""analytics: the dbt project on Trino as Dagster assets, its schedules, and lake maintenance."""

@@ -1,0 +1,38 @@
+"""When dbt runs: nightly in full, and after every bioreactor batch for the models it feeds."""
+
+import dagster as dg
+from dagster_dbt import build_dbt_asset_selection, build_schedule_from_dbt_selection
+
+from analytics.assets import wharf_dbt_models
+from analytics.translator import SENSOR_DRIVEN_TAG
+
+BIOREACTOR_READINGS = dg.AssetKey(["lake", "raw", "bioreactor_readings"])
+
+nightly_dbt_build = build_schedule_from_dbt_selection(
+    [wharf_dbt_models],
+    job_name="nightly_dbt_build",
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+bioreactor_models_job = dg.define_asset_job(
+    "bioreactor_models_job",
+    selection=build_dbt_asset_selection([wharf_dbt_models], dbt_select=f"tag:{SENSOR_DRIVEN_TAG}"),
+)
+
+
+@dg.asset_sensor(
+    asset_key=BIOREACTOR_READINGS,
+    job=bioreactor_models_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Rebuilds the bioreactor models after each batch lands in the lake.",
+)
+def bioreactor_readings_sensor(
+    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
+) -> dg.RunRequest:
+    batch = asset_event.dagster_event.partition if asset_event.dagster_event else None
+    return dg.RunRequest(
+        run_key=f"bioreactor_readings:{asset_event.run_id}:{batch}", tags={"wharf/trigger_batch": batch or ""}
+    )

@@ -1,0 +1,1 @@
+"""bioreactor: batch files dropped in the landing bucket, validated and appended to the lake."""

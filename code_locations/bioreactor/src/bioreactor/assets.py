@@ -1,0 +1,176 @@
+"""The bioreactor assets: the landing prefix, the readings table, and per-channel-group statistics."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.expressions import EqualTo
+
+from bioreactor.batch_files import LANDING_PREFIX, RejectedFile, parse_batch_file, quarantine
+from bioreactor.tables import BIOREACTOR_READINGS, channel_stats_table
+from wharf_shared.iceberg import IcebergCatalogResource
+from wharf_shared.landing import LandingStore
+from wharf_shared.metadata import table_metadata
+
+BATCHES = "bioreactor_batches"
+batches = dg.DynamicPartitionsDefinition(name=BATCHES)
+LANDING_KEY = dg.AssetKey(["landing", "bioreactor"])
+
+
+@dg.observable_source_asset(
+    key=LANDING_KEY,
+    group_name="bioreactor",
+    description="Batch files waiting under s3://landing/bioreactor/.",
+)
+def landing_files(landing: LandingStore) -> dg.ObserveResult:
+    files = landing.list(LANDING_PREFIX)
+    newest = files[-1] if files else None
+    return dg.ObserveResult(
+        data_version=dg.DataVersion(f"{newest.key}@{newest.etag}" if newest else "empty"),
+        metadata={
+            "file_count": len(files),
+            "newest_file": newest.key if newest else "",
+            "newest_modified": newest.modified.isoformat() if newest else "",
+        },
+    )
+
+
+class LandedFile(dg.Config):
+    key: str  # the landing key of the batch file this run ingests
+
+
+@dg.asset(
+    key=BIOREACTOR_READINGS.asset_key,
+    deps=[LANDING_KEY],
+    partitions_def=batches,
+    output_required=False,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "file_accepted",
+            asset=BIOREACTOR_READINGS.asset_key,
+            description="The batch file met the contract and was ingested.",
+        )
+    ],
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
+    code_version="1",
+    group_name="bioreactor",
+    kinds={"iceberg", "python"},
+    tags={"layer": "raw"},
+    description="Reactor readings, one partition per batch, appended once per accepted file.",
+)
+def bioreactor_readings(
+    context: dg.AssetExecutionContext,
+    config: LandedFile,
+    landing: LandingStore,
+    iceberg: IcebergCatalogResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:  # type: ignore[type-arg]
+    """Validate the file and append its rows in one commit; a bad file goes to quarantine instead."""
+    try:
+        batch = parse_batch_file(config.key, landing.read(config.key))
+        if batch.batch_id != context.partition_key:
+            raise RejectedFile(
+                "batch_mismatch",
+                f"{config.key} is batch {batch.batch_id}, the run is for partition {context.partition_key}",
+            )
+        already = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch.batch_id))
+        if already.num_rows:
+            ingested_from = pc.unique(already["source_file"]).to_pylist()
+            raise RejectedFile(
+                "duplicate",
+                f"{config.key}: batch {batch.batch_id} is already in "
+                f"{BIOREACTOR_READINGS.trino_name} (from {ingested_from})",
+            )
+    except RejectedFile as rejection:
+        moved_to = quarantine(landing, config.key, rejection)
+        context.log.warning(f"quarantined {config.key} -> {moved_to}: {rejection}")
+        yield dg.AssetCheckResult(
+            check_name="file_accepted",
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "file": config.key,
+                "reason": rejection.reason,
+                "message": str(rejection),
+                "quarantined_as": landing.uri(moved_to),
+            },
+        )
+        return
+    table = iceberg.append(BIOREACTOR_READINGS, batch.rows)
+    yield dg.MaterializeResult(
+        metadata={
+            **table_metadata(BIOREACTOR_READINGS, batch.rows, table),
+            "source_file": landing.uri(config.key),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="file_accepted", passed=True, metadata={"file": config.key, "rows": batch.rows.num_rows}
+    )
+
+
+# Process control limits, tighter than the instrument limits that decide quarantine.
+CONTROL_LIMITS: dict[str, tuple[float, float]] = {
+    "temperature_c": (36.5, 37.5),
+    "ph": (6.8, 7.4),
+    "dissolved_oxygen_pct": (20.0, 80.0),
+    "agitation_rpm": (80.0, 250.0),
+}
+CHANNEL_GROUPS: dict[str, tuple[str, ...]] = {
+    "thermal": ("temperature_c",),
+    "chemistry": ("ph", "dissolved_oxygen_pct"),
+    "mechanics": ("agitation_rpm",),
+}
+
+
+def channel_stats(batch_id: str, readings: pa.Table, channels: tuple[str, ...]) -> list[dict[str, object]]:
+    """Count, mean, extremes and control-limit excursions of each channel for one batch."""
+    stats = []
+    for channel in channels:
+        values = readings[channel]
+        low, high = CONTROL_LIMITS[channel]
+        stats.append(
+            {
+                "batch_id": batch_id,
+                "channel": channel,
+                "readings": len(values),
+                "mean": pc.mean(values).as_py(),
+                "minimum": pc.min(values).as_py(),
+                "maximum": pc.max(values).as_py(),
+                "excursions": pc.sum(pc.or_(pc.less(values, low), pc.greater(values, high))).as_py() or 0,
+            }
+        )
+    return stats
+
+
+def build_channel_group_asset(group: str, channels: tuple[str, ...]) -> dg.AssetsDefinition:
+    """One asset per channel group, so a chemistry alarm does not wait on thermal statistics."""
+    spec = channel_stats_table(group)
+
+    @dg.asset(
+        key=spec.asset_key,
+        deps=[BIOREACTOR_READINGS.asset_key],
+        partitions_def=batches,
+        automation_condition=dg.AutomationCondition.eager(),
+        code_version="1",
+        group_name="bioreactor",
+        kinds={"iceberg", "python"},
+        tags={"layer": "curated", "channel_group": group},
+        description=f"Per-batch statistics and control-limit excursions of {', '.join(channels)}.",
+    )
+    def _channel_group(
+        context: dg.AssetExecutionContext, iceberg: IcebergCatalogResource
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        batch_id = context.partition_key
+        readings = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch_id))
+        if readings.num_rows == 0:
+            raise dg.Failure(f"batch {batch_id} has no rows in {BIOREACTOR_READINGS.trino_name}")
+        rows = pa.Table.from_pylist(channel_stats(batch_id, readings, channels), schema=spec.arrow_schema)
+        table = iceberg.replace(spec, rows, EqualTo("batch_id", batch_id))
+        return dg.MaterializeResult(
+            metadata={**table_metadata(spec, rows, table), "excursions": sum(rows["excursions"].to_pylist())}
+        )
+
+    return _channel_group
+
+
+channel_group_assets = [build_channel_group_asset(g, c) for g, c in CHANNEL_GROUPS.items()]

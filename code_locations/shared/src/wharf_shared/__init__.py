@@ -1,0 +1,1 @@
+"""Resources every wharf code location shares: the Iceberg lake, Trino, the S3 landing store, lineage."""

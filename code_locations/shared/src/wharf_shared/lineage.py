@@ -1,0 +1,108 @@
+"""OpenLineage events for Dagster runs, named the way Trino's event listener names its datasets.
+
+A wharf asset that is a table has the key `[catalog, schema, table]`, which is the table's Trino
+name; lineage derives dataset names from asset keys alone, so Dagster's events and Trino's join in
+Marquez. One START, then one COMPLETE or FAIL, is emitted per run by run-status sensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRun
+from pydantic import Field
+
+TABLE_CATALOGS = frozenset({"lake", "marts"})
+PRODUCER = "https://wharf.dev/lineage"
+
+
+def dataset_name(key: dg.AssetKey) -> str | None:
+    """The Trino name of a table asset (`catalog.schema.table`), None for other assets."""
+    path = key.path
+    return ".".join(path) if len(path) == 3 and path[0] in TABLE_CATALOGS else None
+
+
+def table_key(trino_name: str) -> dg.AssetKey:
+    """The asset key of a table, from its Trino name."""
+    return dg.AssetKey(trino_name.split("."))
+
+
+class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Sends OpenLineage run events to Marquez; does nothing when `url` is empty."""
+
+    url: str = Field(default="", description="Marquez base URL; empty disables lineage")
+    job_namespace: str = "wharf"
+    dataset_namespace: str = Field(description="trino://host:port, as Trino's listener reports it")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    def emit(
+        self, *, run_id: str, job_name: str, state: str, inputs: Iterable[str], outputs: Iterable[str]
+    ) -> bool:
+        """Emit one run event; `state` is START, COMPLETE or FAIL. Returns whether it was sent."""
+        if not self.enabled:
+            return False
+        from openlineage.client import OpenLineageClient
+        from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+        from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+        client = OpenLineageClient(transport=HttpTransport(HttpConfig(url=self.url, timeout=10)))
+        client.emit(
+            RunEvent(
+                eventType=RunState[state],
+                eventTime=datetime.now(UTC).isoformat(),
+                producer=PRODUCER,
+                run=Run(runId=run_id),
+                job=Job(namespace=self.job_namespace, name=job_name),
+                inputs=[InputDataset(namespace=self.dataset_namespace, name=n) for n in sorted(inputs)],
+                outputs=[OutputDataset(namespace=self.dataset_namespace, name=n) for n in sorted(outputs)],
+            )
+        )
+        return True
+
+
+def run_datasets(run: DagsterRun, repository: dg.RepositoryDefinition) -> tuple[set[str], set[str]]:
+    """(inputs, outputs) of a run: the tables it writes and the tables those are built from."""
+    graph = repository.asset_graph
+    selected = set(run.asset_selection or ())
+    if not selected and run.job_name in {job.name for job in repository.get_all_jobs()}:
+        selected = set(repository.get_job(run.job_name).asset_layer.executable_asset_keys)
+    outputs = {name for key in selected if (name := dataset_name(key))}
+    parents = {parent for key in selected if graph.has(key) for parent in graph.get(key).parent_keys}
+    inputs = {name for key in parents - selected if (name := dataset_name(key))}
+    return inputs, outputs
+
+
+def _lineage_sensor(status: dg.DagsterRunStatus, state: str) -> dg.SensorDefinition:
+    @dg.run_status_sensor(
+        run_status=status,
+        name=f"openlineage_run_{state.lower()}",
+        description=f"Emits the OpenLineage {state} event of every run in this code location.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=10,
+    )
+    def emit_lineage(context: dg.RunStatusSensorContext, lineage: LineageResource) -> None:
+        run = context.dagster_run
+        inputs, outputs = run_datasets(run, context.repository_def)  # type: ignore[arg-type]
+        if not outputs:
+            return
+        sent = lineage.emit(
+            run_id=run.run_id, job_name=run.job_name, state=state, inputs=inputs, outputs=outputs
+        )
+        if sent:
+            context.log.info(f"OpenLineage {state} for run {run.run_id}: {sorted(outputs)}")
+
+    return emit_lineage
+
+
+def lineage_sensors() -> Sequence[dg.SensorDefinition]:
+    """The three run-status sensors: one event each at run start, success and failure."""
+    return [
+        _lineage_sensor(dg.DagsterRunStatus.STARTED, "START"),
+        _lineage_sensor(dg.DagsterRunStatus.SUCCESS, "COMPLETE"),
+        _lineage_sensor(dg.DagsterRunStatus.FAILURE, "FAIL"),
+    ]

@@ -1,0 +1,1 @@
+"""wharf's tooling: the code-location registry, the Pulumi components and the render/validate tools."""

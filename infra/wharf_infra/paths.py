@@ -1,0 +1,9 @@
+"""Where things are in the repository, so no module guesses relative paths on its own."""
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CODE_LOCATIONS_DIR = REPO_ROOT / "code_locations"
+REGISTRY_FILE = CODE_LOCATIONS_DIR / "registry.toml"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+BUILD_DIR = REPO_ROOT / "build"
