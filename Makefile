@@ -1,0 +1,53 @@
+# wharf — a Dagster lakehouse on Kubernetes. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+export WHARF_CACHE ?= $(HOME)/.cache/wharf
+export UV_CACHE_DIR ?= $(WHARF_CACHE)/uv
+PYTEST := $(RUN) pytest
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: install
+install: ## Install uv if missing and sync the workspace from uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen
+
+.PHONY: dbt-manifest
+dbt-manifest: install ## Parse the dbt project into dbt_project/target/manifest.json (offline)
+	cd dbt_project && $(RUN) dbt parse --profiles-dir . --quiet
+
+.PHONY: dev
+dev: dbt-manifest ## Run `dagster dev` with every code location of the registry (embedded profile by default)
+	@mkdir -p build $(DAGSTER_HOME)
+	$(RUN) python -m wharf_infra.registry workspace > build/workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) dagster dev -w build/workspace.yaml
+
+.PHONY: lint
+lint: install ## ruff (lint and format check) and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy infra code_locations tests
+
+.PHONY: test
+test: dbt-manifest ## Every test tier (what CI runs)
+	$(PYTEST)
+
+.PHONY: test-unit
+test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors and schedules, no services
+	$(PYTEST) -m unit
+
+.PHONY: bench
+bench: dbt-manifest ## Benchmarks that print figures: code-location load time against bare imports
+	$(RUN) python tests/bench/load_time.py
+
+.PHONY: clean
+clean: ## Remove build output and local state (not the uv or download caches)
+	rm -rf build .wharf .dagster_home dbt_project/target .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Every location's Definitions load alone and together, and their asset keys do not collide."""
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from wharf_infra.registry import load_registry, workspace
+
+LOCATIONS = load_registry()
+
+
+def _defs(module: str) -> dg.Definitions:
+    defs: dg.Definitions = importlib.import_module(module).defs
+    return defs
+
+
+def test_each_location_resolves_its_jobs_schedules_and_sensors() -> None:
+    for location in LOCATIONS:
+        repository = _defs(location.module).get_repository_def()
+        assert repository.get_all_jobs(), location.name
+        assert repository.sensor_defs, location.name
+
+
+def test_locations_together_have_no_duplicate_asset_keys() -> None:
+    owned: dict[dg.AssetKey, str] = {}
+    for location in LOCATIONS:
+        graph = _defs(location.module).resolve_asset_graph()
+        for key in graph.materializable_asset_keys | graph.observable_asset_keys:
+            assert key not in owned, f"{key} is defined by both {owned[key]} and {location.name}"
+            owned[key] = location.name
+
+
+def test_the_registry_workspace_loads_every_location_in_dagster(tmp_path: Path) -> None:
+    """What `make dev` loads: the generated workspace, each location in its own code server."""
+    workspace_file = tmp_path / "workspace.yaml"
+    workspace_file.write_text(yaml.safe_dump(workspace(LOCATIONS)))
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "WHARF_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [Path(sys.executable).with_name("dagster"), "definitions", "validate", "-w", str(workspace_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for location in LOCATIONS:
+        assert f"Validation successful for code location {location.name}" in output, output
+
+
+def test_analytics_depends_on_the_raw_tables_of_the_other_locations() -> None:
+    by_location = {loc.name: _defs(loc.module).resolve_asset_graph() for loc in LOCATIONS}
+    analytics = by_location["analytics"]
+    external = analytics.get_all_asset_keys() - analytics.materializable_asset_keys
+    produced_elsewhere = (
+        by_location["weather"].materializable_asset_keys | by_location["bioreactor"].materializable_asset_keys
+    )
+    assert external == {
+        dg.AssetKey(["lake", "raw", "weather_observations"]),
+        dg.AssetKey(["lake", "raw", "bioreactor_readings"]),
+    }
+    assert external <= produced_elsewhere
