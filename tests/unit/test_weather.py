@@ -6,7 +6,7 @@ import statistics
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import dagster as dg
 import pyarrow as pa
@@ -50,14 +50,14 @@ def test_payload_without_hourly_series_is_refused_with_the_missing_part() -> Non
             "london",
             "test",
         )
-    with pytest.raises(WeatherSourceError, match="no 'hourly.time'"):
+    with pytest.raises(WeatherSourceError, match=r"no 'hourly\.time'"):
         parse_archive({"error": True}, "london", "test")
 
 
 class _ArchiveHandler(http.server.BaseHTTPRequestHandler):
     """An archive API on loopback answering with the synthetic payload, or 429 for city 0,0."""
 
-    requests: list[dict[str, str]] = []
+    requests: ClassVar[list[dict[str, str]]] = []
 
     def do_GET(self) -> None:
         from urllib.parse import parse_qsl, urlparse
@@ -243,6 +243,7 @@ def test_checks_fail_on_bad_rows() -> None:
 def test_daily_schedule_requests_yesterday_for_every_city() -> None:
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 4, 2, 6, 30, tzinfo=UTC))
     requests = daily_observations(context)
+    assert isinstance(requests, list)
     assert sorted(r.partition_key for r in requests) == [f"{c}|2025-04-01" for c in sorted(CITIES)]
     assert len({r.run_key for r in requests}) == len(CITIES)
 

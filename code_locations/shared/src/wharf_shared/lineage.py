@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 from dagster._core.storage.dagster_run import DagsterRun
 from pydantic import Field
 
@@ -65,12 +67,21 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return True
 
 
-def run_datasets(run: DagsterRun, repository: dg.RepositoryDefinition) -> tuple[set[str], set[str]]:
+def planned_assets(instance: dg.DagsterInstance, run: DagsterRun) -> set[dg.AssetKey]:
+    """The assets a run was planned to materialize (recorded when the run is created)."""
+    records = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    return {
+        key
+        for record in records
+        if record.event_log_entry.dagster_event
+        and (key := record.event_log_entry.dagster_event.asset_key) is not None
+    }
+
+
+def run_datasets(selected: set[dg.AssetKey], graph: BaseAssetGraph[Any]) -> tuple[set[str], set[str]]:
     """(inputs, outputs) of a run: the tables it writes and the tables those are built from."""
-    graph = repository.asset_graph
-    selected = set(run.asset_selection or ())
-    if not selected and run.job_name in {job.name for job in repository.get_all_jobs()}:
-        selected = set(repository.get_job(run.job_name).asset_layer.executable_asset_keys)
     outputs = {name for key in selected if (name := dataset_name(key))}
     parents = {parent for key in selected if graph.has(key) for parent in graph.get(key).parent_keys}
     inputs = {name for key in parents - selected if (name := dataset_name(key))}
@@ -87,7 +98,10 @@ def _lineage_sensor(status: dg.DagsterRunStatus, state: str) -> dg.SensorDefinit
     )
     def emit_lineage(context: dg.RunStatusSensorContext, lineage: LineageResource) -> None:
         run = context.dagster_run
-        inputs, outputs = run_datasets(run, context.repository_def)  # type: ignore[arg-type]
+        repository = context.repository_def
+        assert repository is not None, "run-status sensors always run inside a repository"
+        selected = planned_assets(context.instance, run)
+        inputs, outputs = run_datasets(selected, repository.asset_graph)
         if not outputs:
             return
         sent = lineage.emit(

@@ -1,0 +1,242 @@
+"""bioreactor: the file contract, the landing sensor, ingestion with quarantine, channel statistics."""
+
+import json
+import os
+import statistics
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+import pytest
+
+from bioreactor.assets import (
+    BATCHES,
+    CONTROL_LIMITS,
+    bioreactor_readings,
+    channel_group_assets,
+    landing_files,
+)
+from bioreactor.batch_files import RejectedFile, parse_batch_file
+from bioreactor.generate import BAD_MODES, bad_file, batch_table, main, to_parquet
+from bioreactor.sensors import bioreactor_landing_sensor
+from bioreactor.tables import BIOREACTOR_READINGS, channel_stats_table
+from wharf_shared.landing import LandingStore
+
+START = datetime(2025, 6, 1, tzinfo=UTC)
+EXPECTED_REASON = {
+    "corrupt": "corrupt",
+    "empty": "empty",
+    "wrong-schema": "wrong_schema",
+    "out-of-range": "out_of_range",
+}
+
+
+def _land(landing: LandingStore, batch_id: str, data: bytes, mtime: float | None = None) -> str:
+    key = f"bioreactor/{batch_id}.parquet"
+    landing.write(key, data)
+    if mtime is not None:  # stores stamp arrival times; the folder store uses the file's mtime
+        path = os.path.join(landing.url.removeprefix("file://"), key)
+        os.utime(path, (mtime, mtime))
+    return key
+
+
+def _ingest(
+    key: str, batch_id: str, resources: dict[str, Any], instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    instance.add_dynamic_partitions(BATCHES, [batch_id])
+    return dg.materialize(
+        [bioreactor_readings],
+        resources=resources,
+        instance=instance,
+        partition_key=batch_id,
+        run_config={"ops": {bioreactor_readings.node_def.name: {"config": {"key": key}}}},
+    )
+
+
+def _tick(instance: dg.DagsterInstance, landing: LandingStore, cursor: str | None = None) -> dg.SensorResult:
+    """One evaluation of the landing sensor, as the daemon would run it."""
+    context = dg.build_sensor_context(instance=instance, resources={"landing": landing}, cursor=cursor)
+    result = bioreactor_landing_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def _partitions(result: dg.SensorResult) -> list[str | None]:
+    return [r.partition_key for r in result.run_requests or []]
+
+
+def test_generator_is_deterministic_and_within_control_limits_mostly() -> None:
+    table = batch_table("B-1", START, 600, seed=3)
+    assert table.equals(batch_table("B-1", START, 600, seed=3))
+    assert table.num_rows == 600
+    low, high = CONTROL_LIMITS["temperature_c"]
+    inside = [low <= t <= high for t in table["temperature_c"].to_pylist()]
+    assert sum(inside) / len(inside) > 0.9
+
+
+def test_a_good_file_parses_into_the_lake_shape() -> None:
+    data = to_parquet(batch_table("B-7", START, 30, seed=0))
+    batch = parse_batch_file("bioreactor/B-7.parquet", data)
+    assert batch.batch_id == "B-7"
+    assert batch.rows.schema == BIOREACTOR_READINGS.arrow_schema
+    assert set(batch.rows["source_file"].to_pylist()) == {"bioreactor/B-7.parquet"}
+
+
+@pytest.mark.parametrize("mode", sorted(EXPECTED_REASON))
+def test_each_bad_file_is_refused_with_its_reason(mode: str) -> None:
+    with pytest.raises(RejectedFile) as rejected:
+        parse_batch_file("bioreactor/B-X.parquet", bad_file(mode, "B-X", START, seed=0))
+    assert rejected.value.reason == EXPECTED_REASON[mode]
+
+
+def test_a_file_naming_another_batch_is_refused() -> None:
+    data = to_parquet(batch_table("B-1", START, 10, seed=0))
+    with pytest.raises(RejectedFile, match="file name says 'B-2'") as rejected:
+        parse_batch_file("bioreactor/B-2.parquet", data)
+    assert rejected.value.reason == "batch_mismatch"
+
+
+def test_naive_timestamps_and_integer_channels_are_accepted() -> None:
+    table = batch_table("B-3", START, 5, seed=0)
+    naive = table.set_column(1, "ts", table["ts"].cast(pa.timestamp("ms")))
+    naive = naive.set_column(5, "agitation_rpm", pa.array([150] * 5, pa.int32()))
+    batch = parse_batch_file("bioreactor/B-3.parquet", to_parquet(naive))
+    assert batch.rows["ts"][0].as_py() == START
+    assert batch.rows["agitation_rpm"].to_pylist() == [150.0] * 5
+
+
+def test_sensor_requests_one_run_per_file_and_keeps_a_cursor(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing = resources["landing"]
+    _land(landing, "B-1", to_parquet(batch_table("B-1", START, 10, 0)), mtime=1_700_000_000)
+    _land(landing, "B-2", to_parquet(batch_table("B-2", START, 10, 0)), mtime=1_700_000_000)
+    result = _tick(instance, landing)
+    assert _partitions(result) == ["B-1", "B-2"]
+    assert [r.partition_keys for r in result.dynamic_partitions_requests or []] == [["B-1", "B-2"]]
+    first_request = (result.run_requests or [])[0]
+    assert first_request.run_config["ops"]["lake__raw__bioreactor_readings"]["config"] == {
+        "key": "bioreactor/B-1.parquet"
+    }
+
+    instance.add_dynamic_partitions(BATCHES, ["B-1", "B-2"])
+    # A file stamped with the same second as the cursor, but not seen yet, is still picked up.
+    _land(landing, "A-0", to_parquet(batch_table("A-0", START, 10, 0)), mtime=1_700_000_000)
+    again = _tick(instance, landing, result.cursor)
+    assert _partitions(again) == ["A-0"]
+    assert _partitions(_tick(instance, landing, again.cursor)) == []
+
+
+def test_sensor_gives_a_reuploaded_file_a_new_run_key(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing = resources["landing"]
+    data = to_parquet(batch_table("B-1", START, 10, 0))
+    _land(landing, "B-1", data, mtime=1_700_000_000)
+    first = _tick(instance, landing)
+    _land(landing, "B-1", data, mtime=1_700_000_100)
+    second = _tick(instance, landing, first.cursor)
+    first_keys = [r.run_key for r in first.run_requests or []]
+    second_keys = [r.run_key for r in second.run_requests or []]
+    assert len(first_keys) == len(second_keys) == 1
+    assert first_keys != second_keys
+
+
+def test_sensor_quarantines_a_misnamed_file_and_goes_on(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing = resources["landing"]
+    landing.write("bioreactor/notes.txt", b"not a batch")
+    _land(landing, "B-9", to_parquet(batch_table("B-9", START, 10, 0)))
+    assert _partitions(_tick(instance, landing)) == ["B-9"]
+    reason = json.loads(landing.read("quarantine/bioreactor/notes.txt.reason.json"))
+    assert reason["reason"] == "bad_name"
+    assert landing.read("quarantine/bioreactor/notes.txt") == b"not a batch"
+    assert [o.key for o in landing.list("bioreactor/")] == ["bioreactor/B-9.parquet"]
+
+
+def test_ingestion_appends_good_files_once_and_quarantines_the_rest(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing, iceberg = resources["landing"], resources["iceberg"]
+    good = {b: batch_table(b, START, 120, seed=i) for i, b in enumerate(("B-1", "B-2"))}
+    for batch_id, table in good.items():
+        result = _ingest(_land(landing, batch_id, to_parquet(table)), batch_id, resources, instance)
+        assert result.get_asset_check_evaluations()[0].passed
+
+    for mode in BAD_MODES:
+        batch_id = "B-1" if mode == "duplicate" else f"B-{mode}"
+        data = bad_file(mode, batch_id, START, seed=5)
+        result = _ingest(_land(landing, batch_id, data), batch_id, resources, instance)
+        assert result.success, mode  # a bad file is reported, not a failed run
+        check = result.get_asset_check_evaluations()[0]
+        assert not check.passed, mode
+        assert result.asset_materializations_for_node(bioreactor_readings.node_def.name) == []
+        reason = json.loads(landing.read(f"quarantine/bioreactor/{batch_id}.parquet.reason.json"))
+        assert reason["reason"] == EXPECTED_REASON.get(mode, mode), reason
+        assert landing.read(f"quarantine/bioreactor/{batch_id}.parquet") == data
+
+    rows = iceberg.read(BIOREACTOR_READINGS)
+    assert rows.num_rows == sum(t.num_rows for t in good.values())
+    for batch_id, table in good.items():
+        stored = rows.filter(pa.compute.equal(rows["batch_id"], batch_id)).sort_by("ts")
+        assert stored["ph"].to_pylist() == table["ph"].to_pylist()
+
+
+def test_channel_group_assets_compute_statistics_per_batch(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    table = batch_table("B-5", START, 240, seed=1)
+    _ingest(_land(resources["landing"], "B-5", to_parquet(table)), "B-5", resources, instance)
+    result = dg.materialize(
+        [bioreactor_readings, *channel_group_assets],
+        selection=channel_group_assets,
+        resources=resources,
+        instance=instance,
+        partition_key="B-5",
+    )
+    assert result.success
+    chemistry = {
+        r["channel"]: r for r in resources["iceberg"].read(channel_stats_table("chemistry")).to_pylist()
+    }
+    ph = table["ph"].to_pylist()
+    low, high = CONTROL_LIMITS["ph"]
+    assert chemistry["ph"]["readings"] == 240
+    assert chemistry["ph"]["mean"] == pytest.approx(statistics.fmean(ph))
+    assert chemistry["ph"]["excursions"] == sum(1 for v in ph if v < low or v > high)
+    assert set(chemistry) == {"ph", "dissolved_oxygen_pct"}
+
+
+def test_observing_the_landing_prefix_reports_count_and_newest(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing = resources["landing"]
+    _land(landing, "B-1", b"x", mtime=1_700_000_000)
+    _land(landing, "B-2", b"y", mtime=1_700_000_500)
+    defs = dg.Definitions(
+        assets=[landing_files], jobs=[dg.define_asset_job("observe", [landing_files])], resources=resources
+    )
+    result = defs.resolve_job_def("observe").execute_in_process(instance=instance)
+    observation = result.asset_observations_for_node(landing_files.op.name)[0]
+    assert observation.metadata["file_count"].value == 2
+    assert observation.metadata["newest_file"].value == "bioreactor/B-2.parquet"
+
+
+def test_generator_command_writes_good_and_bad_files(data_dir: Any) -> None:
+    url = (data_dir / "landing").as_uri()
+    main(["--landing", url, "--batches", "2", "--minutes", "30"])
+    main(["--landing", url, "--bad", "corrupt"])
+    landing = LandingStore(url=url)
+    keys = [o.key for o in landing.list("bioreactor/")]
+    assert {k.rsplit("/", 1)[1] for k in keys} == {
+        "B-20250601-000.parquet",
+        "B-20250602-001.parquet",
+        "B-BAD-corrupt.parquet",
+    }
+    assert (
+        parse_batch_file(
+            "bioreactor/B-20250601-000.parquet", landing.read("bioreactor/B-20250601-000.parquet")
+        ).rows.num_rows
+        == 30
+    )
