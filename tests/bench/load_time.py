@@ -46,8 +46,9 @@ print(json.dumps({{"seconds": time.perf_counter() - start}}))
 
 
 def _run(code: str) -> dict[str, object]:
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
+    )
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
