@@ -32,6 +32,7 @@ class CodeLocation:
     port: int
     requests: ResourceSpec
     limits: ResourceSpec
+    extra_paths: tuple[str, ...] = ()
 
     @property
     def source_dir(self) -> Path:
@@ -64,6 +65,7 @@ def _parse(entry: dict[str, Any], index: int) -> CodeLocation:
         port=entry["port"],
         requests=_resource_spec(entry, where, "requests"),
         limits=_resource_spec(entry, where, "limits"),
+        extra_paths=tuple(entry.get("extra_paths", ())),
     )
 
 

@@ -1,0 +1,1 @@
+"""One Pulumi ComponentResource per part of the platform, one file each."""

@@ -1,0 +1,163 @@
+"""MinIO for the local stack: a single-node StatefulSet, its buckets, and a user per service."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from wharf_infra.components.object_store import BUCKETS, SERVICES, ObjectStoreFacts
+from wharf_infra.components.secrets import generated_password, secret
+from wharf_infra.components.security import container_security, pod_security, resources
+from wharf_infra.labels import labels, metadata, selector
+from wharf_infra.versions import versions
+
+NAME = "wharf-minio"
+API_PORT = 9000
+CONSOLE_PORT = 9001
+REGION = "us-east-1"
+# What each service may do: Nessie and Trino read and write the lake; Dagster also lands files
+# and writes compute logs.
+SERVICE_BUCKETS = {"nessie": ("lake",), "trino": ("lake",), "dagster": BUCKETS}
+
+
+def _policy(buckets: tuple[str, ...]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": [f"arn:aws:s3:::{b}" for b in buckets]},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets]},
+    ]})
+
+
+def setup_script() -> str:
+    """The bucket Job's shell script: buckets, one policy and one user per service, idempotent."""
+    lines = ["set -eu", 'mc alias set wharf "http://$MINIO_HOST:9000" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"']
+    lines += [f"mc mb --ignore-existing wharf/{bucket}" for bucket in BUCKETS]
+    for service in SERVICES:
+        upper = service.upper()
+        lines += [
+            f"printf '%s' '{_policy(SERVICE_BUCKETS[service])}' > /tmp/{service}.json",
+            f"mc admin policy create wharf wharf-{service} /tmp/{service}.json",
+            f'mc admin user add wharf "${upper}_ACCESS_KEY" "${upper}_SECRET_KEY"',
+            f'mc admin policy attach wharf wharf-{service} --user "${upper}_ACCESS_KEY" || true',
+        ]
+    return "\n".join(lines)
+
+
+def _container_spec(name: str, image: str, **spec: object) -> dict[str, object]:
+    return {"name": name, "image": image, "securityContext": container_security(),
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}], **spec}
+
+
+@dataclass(frozen=True)
+class MinioArgs:
+    namespace: str
+    storage: str
+
+
+class Minio(pulumi.ComponentResource):
+    """Outputs `facts`: the endpoint, buckets and per-service credential Secrets."""
+
+    facts: ObjectStoreFacts
+
+    def __init__(self, name: str, args: MinioArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("wharf:platform:Minio", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        image = versions().image("minio")
+        version = image.rsplit(":", 1)[-1]
+        root = f"{NAME}-root"
+        secret(root, args.namespace, "object-store",
+               {"MINIO_ROOT_USER": "wharf-root", "MINIO_ROOT_PASSWORD": generated_password("minio-root", child)},
+               child)
+        credential_secrets = {}
+        for service in SERVICES:
+            credential_secrets[service] = f"wharf-s3-{service}"
+            secret(credential_secrets[service], args.namespace, "object-store", {
+                "AWS_ACCESS_KEY_ID": f"wharf-{service}",
+                "AWS_SECRET_ACCESS_KEY": generated_password(f"minio-{service}", child),
+            }, child)
+
+        service = k8s.core.v1.Service(
+            NAME,
+            metadata=metadata(NAME, args.namespace, "object-store", version),
+            spec={"selector": selector(NAME), "ports": [
+                {"name": "api", "port": API_PORT, "targetPort": "api"},
+                {"name": "console", "port": CONSOLE_PORT, "targetPort": "console"},
+            ]},
+            opts=child,
+        )
+        server = _container_spec(
+            "minio", image,
+            args=["server", "/data", "--console-address", f":{CONSOLE_PORT}"],
+            envFrom=[{"secretRef": {"name": root}}],
+            env=[{"name": "MINIO_UPDATE", "value": "off"}],
+            ports=[{"name": "api", "containerPort": API_PORT}, {"name": "console", "containerPort": CONSOLE_PORT}],
+            readinessProbe={"httpGet": {"path": "/minio/health/ready", "port": "api"}},
+            livenessProbe={"httpGet": {"path": "/minio/health/live", "port": "api"}, "periodSeconds": 20},
+            resources=resources("100m", "256Mi", "1", "1Gi"),
+        )
+        server["volumeMounts"] = [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]
+        statefulset = k8s.apps.v1.StatefulSet(
+            NAME,
+            metadata=metadata(NAME, args.namespace, "object-store", version),
+            spec={
+                "serviceName": NAME,
+                "replicas": 1,
+                "selector": {"matchLabels": selector(NAME)},
+                "template": {
+                    "metadata": {"labels": labels(NAME, "object-store", version)},
+                    "spec": {"securityContext": pod_security(1000, 1000), "automountServiceAccountToken": False,
+                             "containers": [server], "volumes": [{"name": "tmp", "emptyDir": {}}]},
+                },
+                "volumeClaimTemplates": [{
+                    "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": args.storage}}},
+                }],
+            },
+            opts=child,
+        )
+        setup_env: list[dict[str, object]] = [
+            {"name": "MINIO_HOST", "value": f"{NAME}.{args.namespace}.svc"},
+            {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
+        ]
+        for svc in SERVICES:
+            for variable, key in (("ACCESS_KEY", "AWS_ACCESS_KEY_ID"), ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY")):
+                setup_env.append({"name": f"{svc.upper()}_{variable}",
+                                  "valueFrom": {"secretKeyRef": {"name": credential_secrets[svc], "key": key}}})
+        setup = f"{NAME}-setup"
+        k8s.batch.v1.Job(
+            setup,
+            metadata=metadata(setup, args.namespace, "object-store", version),
+            spec={
+                "backoffLimit": 6,
+                "ttlSecondsAfterFinished": 3600,
+                "template": {
+                    "metadata": {"labels": labels(setup, "object-store", version)},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "securityContext": pod_security(1000, 1000),
+                        "automountServiceAccountToken": False,
+                        "containers": [_container_spec(
+                            "setup", image,  # the server image ships `mc`
+                            command=["/bin/sh", "-c", setup_script()],
+                            envFrom=[{"secretRef": {"name": root}}],
+                            env=setup_env,
+                            resources=resources("50m", "64Mi", "200m", "128Mi"),
+                        )],
+                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[statefulset, service]),
+        )
+        self.facts = ObjectStoreFacts(
+            endpoint=f"http://{NAME}.{args.namespace}.svc:{API_PORT}",
+            region=REGION,
+            buckets={b: b for b in BUCKETS},
+            credential_secrets=credential_secrets,
+            console_service=(NAME, CONSOLE_PORT),
+        )
+        self.register_outputs({"endpoint": self.facts.endpoint})

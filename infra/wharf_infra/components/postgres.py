@@ -1,0 +1,98 @@
+"""Postgres: the CloudNativePG operator and one Cluster with a database and role per service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from wharf_infra.components.release import helm_release
+from wharf_infra.components.secrets import generated_password, secret
+from wharf_infra.components.security import resources
+from wharf_infra.config import PostgresSettings
+from wharf_infra.labels import metadata
+from wharf_infra.versions import versions
+
+DATABASES = ("dagster", "nessie", "marquez", "marts")
+CLUSTER_NAME = "wharf-pg"
+PORT = 5432
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    stack: str
+    namespace: str
+    operator_namespace: str
+    settings: PostgresSettings
+
+
+class Postgres(pulumi.ComponentResource):
+    """One Postgres cluster; each service owns one database through one role.
+
+    Outputs: `host` (the read-write Service), `port`, and per database the name of a
+    `kubernetes.io/basic-auth` Secret holding its role's `username` and `password`.
+    """
+
+    host: str
+    port: int
+    credentials: dict[str, str]
+    dagster_password_secret: str
+
+    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("wharf:platform:Postgres", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        operator = helm_release("cloudnative-pg", "cnpg", args.operator_namespace, args.stack, {}, child)
+
+        passwords = {db: generated_password(f"pg-{db}", child) for db in DATABASES}
+        self.credentials = {}
+        for db in DATABASES:
+            secret_name = f"{CLUSTER_NAME}-{db}"
+            secret(secret_name, args.namespace, "database", {"username": db, "password": passwords[db]},
+                   child, secret_type="kubernetes.io/basic-auth")
+            self.credentials[db] = secret_name
+        # The Dagster chart reads its password from a key of its own naming.
+        self.dagster_password_secret = "wharf-dagster-postgresql"
+        secret(self.dagster_password_secret, args.namespace, "database",
+               {"postgresql-password": passwords["dagster"]}, child)
+
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator])
+        cluster = k8s.apiextensions.CustomResource(
+            CLUSTER_NAME,
+            api_version="postgresql.cnpg.io/v1",
+            kind="Cluster",
+            metadata=metadata(CLUSTER_NAME, args.namespace, "database"),
+            spec={
+                "instances": args.settings.instances,
+                "imageName": versions().image("postgres"),
+                "storage": {"size": args.settings.storage},
+                "resources": resources("250m", "512Mi", "1", "1Gi"),
+                "enableSuperuserAccess": False,
+                "postgresql": {"parameters": {"max_connections": "200"}},
+                "bootstrap": {"initdb": {"database": "dagster", "owner": "dagster",
+                                         "secret": {"name": self.credentials["dagster"]}}},
+                "managed": {"roles": [
+                    {"name": db, "ensure": "present", "login": True,
+                     "passwordSecret": {"name": self.credentials[db]}}
+                    for db in DATABASES if db != "dagster"
+                ]},
+            },
+            opts=after_operator,
+        )
+        for db in DATABASES:
+            if db == "dagster":
+                continue  # created by initdb
+            k8s.apiextensions.CustomResource(
+                f"{CLUSTER_NAME}-db-{db}",
+                api_version="postgresql.cnpg.io/v1",
+                kind="Database",
+                metadata=metadata(f"{CLUSTER_NAME}-{db}", args.namespace, "database"),
+                spec={"name": db, "owner": db, "cluster": {"name": CLUSTER_NAME}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+            )
+        self.host = f"{CLUSTER_NAME}-rw.{args.namespace}.svc"
+        self.port = PORT
+        self.register_outputs({"host": self.host, "port": self.port, "credentials": self.credentials})
+
+    def jdbc_url(self, database: str) -> str:
+        return f"jdbc:postgresql://{self.host}:{self.port}/{database}"

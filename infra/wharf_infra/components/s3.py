@@ -1,0 +1,84 @@
+"""AWS S3 for cloud stacks: the buckets, private and encrypted, and one IAM role per service.
+
+Roles are assumed through the cluster's OIDC provider (IRSA), so no access key exists anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from wharf_infra.components.minio import SERVICE_BUCKETS
+from wharf_infra.components.object_store import BUCKETS, SERVICES, ObjectStoreFacts
+
+# The Kubernetes ServiceAccount each service's pods run as (chart defaults for release names).
+SERVICE_ACCOUNTS = {"nessie": "nessie", "trino": "trino", "dagster": "dagster"}
+
+
+@dataclass(frozen=True)
+class S3Args:
+    namespace: str
+    region: str
+    bucket_prefix: str
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_url: pulumi.Input[str]
+
+
+def _trust_policy(provider_arn: str, provider_url: str, namespace: str, account: str) -> str:
+    issuer = provider_url.removeprefix("https://")
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
+                                       f"{issuer}:aud": "sts.amazonaws.com"}},
+    }]})
+
+
+class S3Store(pulumi.ComponentResource):
+    facts: ObjectStoreFacts
+
+    def __init__(self, name: str, args: S3Args, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("wharf:platform:S3Store", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        buckets: dict[str, aws.s3.BucketV2] = {}
+        for bucket in BUCKETS:
+            resource = aws.s3.BucketV2(f"bucket-{bucket}", bucket=f"{args.bucket_prefix}{bucket}", opts=child)
+            aws.s3.BucketPublicAccessBlock(f"bucket-{bucket}-private", bucket=resource.id,
+                                           block_public_acls=True, block_public_policy=True,
+                                           ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+            aws.s3.BucketServerSideEncryptionConfigurationV2(
+                f"bucket-{bucket}-sse", bucket=resource.id,
+                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}], opts=child)
+            buckets[bucket] = resource
+        annotations: dict[str, dict[str, pulumi.Input[str]]] = {}
+        for service in SERVICES:
+            role = aws.iam.Role(
+                f"role-{service}",
+                assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
+                    lambda pair, s=service: _trust_policy(pair[0], pair[1], args.namespace, SERVICE_ACCOUNTS[s])),
+                opts=child,
+            )
+            arns = [buckets[b].arn for b in SERVICE_BUCKETS[service]]
+            aws.iam.RolePolicy(
+                f"role-{service}-s3", role=role.id,
+                policy=pulumi.Output.all(*arns).apply(lambda resolved: json.dumps({
+                    "Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                         "Resource": list(resolved)},
+                        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                         "Resource": [f"{arn}/*" for arn in resolved]},
+                    ]})),
+                opts=child,
+            )
+            annotations[service] = {"eks.amazonaws.com/role-arn": role.arn}
+        self.facts = ObjectStoreFacts(
+            endpoint=None,
+            region=args.region,
+            buckets={b: f"{args.bucket_prefix}{b}" for b in BUCKETS},
+            service_account_annotations=annotations,
+        )
+        self.register_outputs({"buckets": self.facts.buckets})

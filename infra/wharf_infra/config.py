@@ -1,0 +1,144 @@
+"""Stack configuration as typed models, validated on load with errors that name the bad key.
+
+Each program reads one structured key (`wharf-cluster:cluster`, `wharf-platform:platform`) from its
+`Pulumi.<stack>.yaml`. Nothing secret lives there: passwords are generated, and the one secret a
+user supplies (the OIDC client secret on cloud stacks) is a Pulumi secret of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """Stack configuration is invalid; the message lists each bad key and what it should be."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              frozen=True)
+
+
+# -- the cluster program ------------------------------------------------------------------------
+
+class NodeGroup(_Model):
+    instance_type: str = "m7i.xlarge"
+    min_size: int = Field(default=2, ge=1)
+    desired_size: int = Field(default=3, ge=1)
+    max_size: int = Field(default=6, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NodeGroup:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError("needs minSize <= desiredSize <= maxSize")
+        return self
+
+
+class EksSettings(_Model):
+    region: str
+    kubernetes_version: str = "1.34"
+    node_group: NodeGroup = NodeGroup()
+
+
+class ClusterConfig(_Model):
+    provider: Literal["kind", "eks"]
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,38}$")
+    eks: EksSettings | None = None
+
+    @model_validator(mode="after")
+    def _eks_needs_settings(self) -> ClusterConfig:
+        if self.provider == "eks" and self.eks is None:
+            raise ValueError("provider 'eks' needs an 'eks' block (region, nodeGroup)")
+        return self
+
+
+# -- the platform program -----------------------------------------------------------------------
+
+class TlsSettings(_Model):
+    issuer: Literal["self-signed", "acme"]
+    acme_email: str | None = None
+    acme_server: str = "https://acme-v02.api.letsencrypt.org/directory"
+
+    @model_validator(mode="after")
+    def _acme_needs_email(self) -> TlsSettings:
+        if self.issuer == "acme" and not self.acme_email:
+            raise ValueError("issuer 'acme' needs acmeEmail")
+        return self
+
+
+class OidcSettings(_Model):
+    issuer: str = Field(pattern=r"^https://")
+    client_id: str
+
+
+class AuthSettings(_Model):
+    mode: Literal["basic", "oidc"]
+    basic_users: tuple[str, ...] = ("admin",)
+    oidc: OidcSettings | None = None
+
+    @model_validator(mode="after")
+    def _oidc_needs_settings(self) -> AuthSettings:
+        if self.mode == "oidc" and self.oidc is None:
+            raise ValueError("mode 'oidc' needs an 'oidc' block (issuer, clientId)")
+        return self
+
+
+class PostgresSettings(_Model):
+    instances: int = Field(default=1, ge=1, le=5)
+    storage: str = "5Gi"
+
+
+class ObjectStoreSettings(_Model):
+    kind: Literal["minio", "s3"]
+    minio_storage: str = "10Gi"
+    aws_region: str | None = None
+    bucket_prefix: str = ""
+
+    @model_validator(mode="after")
+    def _s3_needs_region(self) -> ObjectStoreSettings:
+        if self.kind == "s3" and not self.aws_region:
+            raise ValueError("kind 's3' needs awsRegion")
+        return self
+
+
+class GatewaySettings(_Model):
+    service_type: Literal["NodePort", "LoadBalancer"]
+    http_node_port: int = 30080
+    https_node_port: int = 30443
+
+
+class PlatformConfig(_Model):
+    cluster_stack: str
+    namespace: str = "wharf"
+    domain: str
+    image_registry: str
+    image_pull_policy: Literal["IfNotPresent", "Always"] = "IfNotPresent"
+    object_store: ObjectStoreSettings
+    postgres: PostgresSettings = PostgresSettings()
+    trino_workers: int = Field(default=0, ge=0)
+    webserver_replicas: int = Field(default=1, ge=1)
+    tls: TlsSettings
+    auth: AuthSettings
+    gateway: GatewaySettings
+
+    def host(self, service: str) -> str:
+        return f"{service}.{self.domain}"
+
+
+def parse(model: type[Model], raw: Any, key: str) -> Model:
+    """Validate `raw` (the value of config key `key`) as `model`, or raise ConfigError naming keys."""
+    if raw is None:
+        raise ConfigError(f"Pulumi config '{key}' is not set; see Pulumi.<stack>.yaml and the README")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            f"  {key}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else f"  {key}: {e['msg']}"
+            for e in error.errors()
+        ]
+        raise ConfigError("invalid stack configuration:\n" + "\n".join(problems)) from None
