@@ -20,11 +20,11 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
-                              frozen=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 # -- the cluster program ------------------------------------------------------------------------
+
 
 class NodeGroup(_Model):
     instance_type: str = "m7i.xlarge"
@@ -59,6 +59,7 @@ class ClusterConfig(_Model):
 
 # -- the platform program -----------------------------------------------------------------------
 
+
 class TlsSettings(_Model):
     issuer: Literal["self-signed", "acme"]
     acme_email: str | None = None
@@ -91,6 +92,7 @@ class AuthSettings(_Model):
 class PostgresSettings(_Model):
     instances: int = Field(default=1, ge=1, le=5)
     storage: str = "5Gi"
+    memory: str = "1Gi"  # request per instance; the limit is twice it
 
 
 class ObjectStoreSettings(_Model):
@@ -138,7 +140,9 @@ def parse(model: type[Model], raw: Any, key: str) -> Model:
         return model.model_validate(raw)
     except ValidationError as error:
         problems = [
-            f"  {key}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else f"  {key}: {e['msg']}"
+            f"  {key}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            if e["loc"]
+            else f"  {key}: {e['msg']}"
             for e in error.errors()
         ]
         raise ConfigError("invalid stack configuration:\n" + "\n".join(problems)) from None

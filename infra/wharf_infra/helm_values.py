@@ -11,13 +11,17 @@ from wharf_infra.paths import HELM_DIR
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`override` wins; mappings merge key by key, everything else (lists too) is replaced."""
+    """`override` wins; mappings merge key by key, everything else (lists too) is replaced.
+
+    `base` is copied (it is parsed YAML); `override` values are taken as they are, since computed
+    values may hold Pulumi Outputs, which cannot be copied.
+    """
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
         else:
-            merged[key] = copy.deepcopy(value)
+            merged[key] = value
     return merged
 
 

@@ -29,8 +29,11 @@ def _files(path: Path) -> Iterator[Path]:
 
 
 def image_inputs(location: CodeLocation) -> list[Path]:
-    roots = [location.source_dir, SHARED_PACKAGE, *(REPO_ROOT / p for p in (*COMMON_INPUTS,
-                                                                            *location.extra_paths))]
+    roots = [
+        location.source_dir,
+        SHARED_PACKAGE,
+        *(REPO_ROOT / p for p in (*COMMON_INPUTS, *location.extra_paths)),
+    ]
     return sorted({file for root in roots for file in _files(root)})
 
 

@@ -11,7 +11,7 @@ MANAGED_BY = "pulumi"
 def labels(name: str, component: str, version: str | None = None) -> dict[str, str]:
     result = {
         "app.kubernetes.io/name": name,
-        "app.kubernetes.io/instance": f"wharf-{name}",
+        "app.kubernetes.io/instance": name,
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": MANAGED_BY,
@@ -23,9 +23,10 @@ def labels(name: str, component: str, version: str | None = None) -> dict[str, s
 
 def selector(name: str) -> dict[str, str]:
     """The stable subset used in selectors (selectors are immutable; versions are not)."""
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": f"wharf-{name}"}
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
 
 
-def metadata(name: str, namespace: str, component: str, version: str | None = None,
-             **extra: Any) -> dict[str, Any]:
+def metadata(
+    name: str, namespace: str, component: str, version: str | None = None, **extra: Any
+) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": labels(name, component, version), **extra}

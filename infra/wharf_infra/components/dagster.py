@@ -56,8 +56,11 @@ def user_deployment(location: CodeLocation, args: DagsterArgs) -> dict[str, Any]
     tag = args.image_tags.get(location.name) or content_tag(location)
     return {
         "name": location.name,
-        "image": {"repository": image_name(args.image_registry, location), "tag": tag,
-                  "pullPolicy": args.image_pull_policy},
+        "image": {
+            "repository": image_name(args.image_registry, location),
+            "tag": tag,
+            "pullPolicy": args.image_pull_policy,
+        },
         "dagsterApiGrpcArgs": ["--module-name", location.module],
         "port": location.port,
         # Runs inherit this deployment's env, secrets and resources: the registry's run resources.
@@ -74,8 +77,11 @@ def user_deployment(location: CodeLocation, args: DagsterArgs) -> dict[str, Any]
 def dagster_values(args: DagsterArgs) -> dict[str, Any]:
     core_image = _image(versions().image("dagster"), args.image_pull_policy)
     s3_secrets = _s3_secrets(args.store)
-    compute_logs: dict[str, Any] = {"bucket": args.store.buckets["dagster-logs"], "prefix": "compute-logs",
-                                    "region": args.store.region}
+    compute_logs: dict[str, Any] = {
+        "bucket": args.store.buckets["dagster-logs"],
+        "prefix": "compute-logs",
+        "region": args.store.region,
+    }
     if args.store.endpoint:
         compute_logs["endpointUrl"] = args.store.endpoint
     values: dict[str, Any] = {
@@ -88,30 +94,44 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
             "postgresqlDatabase": "dagster",
             "service": {"port": args.database_port},
         },
-        "dagsterWebserver": {"image": core_image, "replicaCount": args.webserver_replicas,
-                             "envSecrets": s3_secrets},
-        "dagsterDaemon": {"image": core_image, "envSecrets": s3_secrets},
-        "runLauncher": {"type": "K8sRunLauncher", "config": {"k8sRunLauncher": {
-            "imagePullPolicy": args.image_pull_policy,
-            "jobNamespace": args.namespace,
-            "loadInclusterConfig": True,
-            "envConfigMaps": [{"name": CODE_ENV_CONFIGMAP}],
+        "dagsterWebserver": {
+            "image": core_image,
+            "replicaCount": args.webserver_replicas,
             "envSecrets": s3_secrets,
-            "runK8sConfig": {
-                "jobSpecConfig": {"ttlSecondsAfterFinished": RUN_JOB_TTL_SECONDS, "backoffLimit": 0},
-                "podSpecConfig": {"securityContext": pod_security()},
-                "containerConfig": {"securityContext": container_security(read_only_root=False)},
+        },
+        "dagsterDaemon": {"image": core_image, "envSecrets": s3_secrets},
+        "runLauncher": {
+            "type": "K8sRunLauncher",
+            "config": {
+                "k8sRunLauncher": {
+                    "imagePullPolicy": args.image_pull_policy,
+                    "jobNamespace": args.namespace,
+                    "loadInclusterConfig": True,
+                    "envConfigMaps": [{"name": CODE_ENV_CONFIGMAP}],
+                    "envSecrets": s3_secrets,
+                    "runK8sConfig": {
+                        "jobSpecConfig": {"ttlSecondsAfterFinished": RUN_JOB_TTL_SECONDS, "backoffLimit": 0},
+                        "podSpecConfig": {"securityContext": pod_security()},
+                        "containerConfig": {"securityContext": container_security(read_only_root=False)},
+                    },
+                }
             },
-        }}},
+        },
         "computeLogManager": {"type": "S3ComputeLogManager", "config": {"s3ComputeLogManager": compute_logs}},
-        "dagster-user-deployments": {"enabled": True, "enableSubchart": True,
-                                     "deployments": [user_deployment(loc, args) for loc in args.locations]},
+        "dagster-user-deployments": {
+            "enabled": True,
+            "enableSubchart": True,
+            "deployments": [user_deployment(loc, args) for loc in args.locations],
+        },
     }
     if "dagster" in args.store.service_account_annotations:
         annotations = args.store.service_account_annotations["dagster"]
         values["serviceAccount"] = {"create": True, "name": "dagster", "annotations": annotations}
-        values["dagster-user-deployments"]["serviceAccount"] = {"create": True, "name": "dagster-user-code",
-                                                                "annotations": annotations}
+        values["dagster-user-deployments"]["serviceAccount"] = {
+            "create": True,
+            "name": "dagster-user-code",
+            "annotations": annotations,
+        }
     return values
 
 
@@ -129,7 +149,13 @@ class Dagster(pulumi.ComponentResource):
             data=args.code_env,
             opts=child,
         )
-        helm_release("dagster", RELEASE, args.namespace, args.stack, dagster_values(args),
-                     pulumi.ResourceOptions(parent=self, depends_on=[env]))
+        helm_release(
+            "dagster",
+            RELEASE,
+            args.namespace,
+            args.stack,
+            dagster_values(args),
+            pulumi.ResourceOptions(parent=self, depends_on=[env]),
+        )
         self.webserver = (WEBSERVER_SERVICE, WEBSERVER_PORT)
         self.register_outputs({"webserver": WEBSERVER_SERVICE})

@@ -57,13 +57,21 @@ def htpasswd_line(user: str, password: str) -> str:
     return f"{user}:{{SHA}}{digest}"
 
 
-def _custom(name: str, api_version: str, kind: str, namespace: str | None, spec: dict[str, Any],
-            opts: pulumi.ResourceOptions, component: str = "gateway") -> k8s.apiextensions.CustomResource:
+def _custom(
+    name: str,
+    api_version: str,
+    kind: str,
+    namespace: str | None,
+    spec: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+    component: str = "gateway",
+) -> k8s.apiextensions.CustomResource:
     meta = metadata(name, namespace or "", component)
     if namespace is None:
         meta.pop("namespace")
-    return k8s.apiextensions.CustomResource(f"{kind.lower()}-{name}", api_version=api_version, kind=kind,
-                                            metadata=meta, spec=spec, opts=opts)
+    return k8s.apiextensions.CustomResource(
+        f"{kind.lower()}-{name}", api_version=api_version, kind=kind, metadata=meta, spec=spec, opts=opts
+    )
 
 
 class Gateway(pulumi.ComponentResource):
@@ -77,70 +85,156 @@ class Gateway(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         config = args.config
         namespace = config.namespace
-        cert_manager = helm_release("cert-manager", "cert-manager", args.cert_manager_namespace, args.stack, {},
-                                    child)
+        cert_manager = helm_release(
+            "cert-manager", "cert-manager", args.cert_manager_namespace, args.stack, {}, child
+        )
         envoy = helm_release("gateway-helm", "envoy-gateway", args.gateway_namespace, args.stack, {}, child)
         with_crds = pulumi.ResourceOptions(parent=self, depends_on=[cert_manager, envoy])
 
         proxy_service: dict[str, Any] = {"type": config.gateway.service_type}
         if config.gateway.service_type == "NodePort":
             # Fixed NodePorts, which kind-config.yaml maps to the laptop's ports 80 and 443.
-            proxy_service["patch"] = {"type": "StrategicMerge", "value": {"spec": {"ports": [
-                {"port": HTTP_PORT, "nodePort": config.gateway.http_node_port},
-                {"port": HTTPS_PORT, "nodePort": config.gateway.https_node_port},
-            ]}}}
-        _custom("wharf-proxy", "gateway.envoyproxy.io/v1alpha1", "EnvoyProxy", args.gateway_namespace, {
-            "provider": {"type": "Kubernetes", "kubernetes": {
-                "envoyService": proxy_service,
-                "envoyDeployment": {"container": {"resources": {
-                    "requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}}},
-            }},
-        }, with_crds)
+            proxy_service["patch"] = {
+                "type": "StrategicMerge",
+                "value": {
+                    "spec": {
+                        "ports": [
+                            {"port": HTTP_PORT, "nodePort": config.gateway.http_node_port},
+                            {"port": HTTPS_PORT, "nodePort": config.gateway.https_node_port},
+                        ]
+                    }
+                },
+            }
+        _custom(
+            "wharf-proxy",
+            "gateway.envoyproxy.io/v1alpha1",
+            "EnvoyProxy",
+            args.gateway_namespace,
+            {
+                "provider": {
+                    "type": "Kubernetes",
+                    "kubernetes": {
+                        "envoyService": proxy_service,
+                        "envoyDeployment": {
+                            "container": {
+                                "resources": {
+                                    "requests": {"cpu": "100m", "memory": "128Mi"},
+                                    "limits": {"cpu": "1", "memory": "512Mi"},
+                                }
+                            }
+                        },
+                    },
+                },
+            },
+            with_crds,
+        )
         gateway_class = k8s.apiextensions.CustomResource(
-            "gatewayclass-wharf", api_version="gateway.networking.k8s.io/v1", kind="GatewayClass",
+            "gatewayclass-wharf",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="GatewayClass",
             metadata={"name": GATEWAY_CLASS, "labels": metadata(GATEWAY_CLASS, "", "gateway")["labels"]},
-            spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
-                  "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
-                                    "name": "wharf-proxy", "namespace": args.gateway_namespace}},
+            spec={
+                "controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                "parametersRef": {
+                    "group": "gateway.envoyproxy.io",
+                    "kind": "EnvoyProxy",
+                    "name": "wharf-proxy",
+                    "namespace": args.gateway_namespace,
+                },
+            },
             opts=with_crds,
         )
         issuer = self._issuers(args, with_crds)
         hosts = [config.host(route.name) for route in args.routes]
-        _custom(TLS_SECRET, "cert-manager.io/v1", "Certificate", namespace, {
-            "secretName": TLS_SECRET, "dnsNames": hosts,
-            "issuerRef": {"kind": "ClusterIssuer", "name": issuer, "group": "cert-manager.io"},
-            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-        }, with_crds)
-        gateway = _custom(GATEWAY, "gateway.networking.k8s.io/v1", "Gateway", namespace, {
-            "gatewayClassName": GATEWAY_CLASS,
-            "listeners": [
-                {"name": "http", "protocol": "HTTP", "port": HTTP_PORT,
-                 "allowedRoutes": {"namespaces": {"from": "Same"}}},
-                {"name": "https", "protocol": "HTTPS", "port": HTTPS_PORT,
-                 "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}]},
-                 "allowedRoutes": {"namespaces": {"from": "Same"}}},
-            ],
-        }, pulumi.ResourceOptions(parent=self, depends_on=[gateway_class]))
+        _custom(
+            TLS_SECRET,
+            "cert-manager.io/v1",
+            "Certificate",
+            namespace,
+            {
+                "secretName": TLS_SECRET,
+                "dnsNames": hosts,
+                "issuerRef": {"kind": "ClusterIssuer", "name": issuer, "group": "cert-manager.io"},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+            with_crds,
+        )
+        gateway = _custom(
+            GATEWAY,
+            "gateway.networking.k8s.io/v1",
+            "Gateway",
+            namespace,
+            {
+                "gatewayClassName": GATEWAY_CLASS,
+                "listeners": [
+                    {
+                        "name": "http",
+                        "protocol": "HTTP",
+                        "port": HTTP_PORT,
+                        "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    },
+                    {
+                        "name": "https",
+                        "protocol": "HTTPS",
+                        "port": HTTPS_PORT,
+                        "tls": {
+                            "mode": "Terminate",
+                            "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}],
+                        },
+                        "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    },
+                ],
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[gateway_class]),
+        )
         after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[gateway])
-        _custom("https-redirect", "gateway.networking.k8s.io/v1", "HTTPRoute", namespace, {
-            "parentRefs": [{"name": GATEWAY, "sectionName": "http"}],
-            "hostnames": hosts,
-            "rules": [{"filters": [{"type": "RequestRedirect",
-                                    "requestRedirect": {"scheme": "https", "statusCode": 301}}]}],
-        }, after_gateway)
+        _custom(
+            "https-redirect",
+            "gateway.networking.k8s.io/v1",
+            "HTTPRoute",
+            namespace,
+            {
+                "parentRefs": [{"name": GATEWAY, "sectionName": "http"}],
+                "hostnames": hosts,
+                "rules": [
+                    {
+                        "filters": [
+                            {
+                                "type": "RequestRedirect",
+                                "requestRedirect": {"scheme": "https", "statusCode": 301},
+                            }
+                        ]
+                    }
+                ],
+            },
+            after_gateway,
+        )
         for route in args.routes:
             rules: list[dict[str, Any]] = [
-                {"matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
-                 "backendRefs": [{"name": service, "port": port}]}
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+                    "backendRefs": [{"name": service, "port": port}],
+                }
                 for prefix, service, port in route.extra_paths
             ]
-            rules.append({"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                          "backendRefs": [{"name": route.service, "port": route.port}]})
-            _custom(route.name, "gateway.networking.k8s.io/v1", "HTTPRoute", namespace, {
-                "parentRefs": [{"name": GATEWAY, "sectionName": "https"}],
-                "hostnames": [config.host(route.name)],
-                "rules": rules,
-            }, after_gateway)
+            rules.append(
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "backendRefs": [{"name": route.service, "port": route.port}],
+                }
+            )
+            _custom(
+                route.name,
+                "gateway.networking.k8s.io/v1",
+                "HTTPRoute",
+                namespace,
+                {
+                    "parentRefs": [{"name": GATEWAY, "sectionName": "https"}],
+                    "hostnames": [config.host(route.name)],
+                    "rules": rules,
+                },
+                after_gateway,
+            )
         self.login_secret = self._auth(args, after_gateway)
         self.urls = {route.name: f"https://{config.host(route.name)}" for route in args.routes}
         self.register_outputs({"urls": self.urls})
@@ -148,48 +242,113 @@ class Gateway(pulumi.ComponentResource):
     def _issuers(self, args: GatewayArgs, opts: pulumi.ResourceOptions) -> str:
         """Create the ClusterIssuer certificates come from and return its name."""
         if args.config.tls.issuer == "acme":
-            _custom("wharf-acme", "cert-manager.io/v1", "ClusterIssuer", None, {"acme": {
-                "server": args.config.tls.acme_server,
-                "email": args.config.tls.acme_email,
-                "privateKeySecretRef": {"name": "wharf-acme-account"},
-                "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [
-                    {"name": GATEWAY, "namespace": args.config.namespace, "sectionName": "http"}]}}}],
-            }}, opts)
+            _custom(
+                "wharf-acme",
+                "cert-manager.io/v1",
+                "ClusterIssuer",
+                None,
+                {
+                    "acme": {
+                        "server": args.config.tls.acme_server,
+                        "email": args.config.tls.acme_email,
+                        "privateKeySecretRef": {"name": "wharf-acme-account"},
+                        "solvers": [
+                            {
+                                "http01": {
+                                    "gatewayHTTPRoute": {
+                                        "parentRefs": [
+                                            {
+                                                "name": GATEWAY,
+                                                "namespace": args.config.namespace,
+                                                "sectionName": "http",
+                                            }
+                                        ]
+                                    }
+                                }
+                            }
+                        ],
+                    }
+                },
+                opts,
+            )
             return "wharf-acme"
         # A self-signed root, a CA certificate from it, and the CA issuer the gateway uses.
         _custom("wharf-selfsigned", "cert-manager.io/v1", "ClusterIssuer", None, {"selfSigned": {}}, opts)
-        _custom("wharf-ca", "cert-manager.io/v1", "Certificate", args.cert_manager_namespace, {
-            "isCA": True, "commonName": "wharf local CA", "secretName": "wharf-ca",
-            "duration": "87600h", "privateKey": {"algorithm": "ECDSA", "size": 256},
-            "issuerRef": {"kind": "ClusterIssuer", "name": "wharf-selfsigned", "group": "cert-manager.io"},
-        }, opts)
-        _custom("wharf-ca-issuer", "cert-manager.io/v1", "ClusterIssuer", None,
-                {"ca": {"secretName": "wharf-ca"}}, opts)
+        _custom(
+            "wharf-ca",
+            "cert-manager.io/v1",
+            "Certificate",
+            args.cert_manager_namespace,
+            {
+                "isCA": True,
+                "commonName": "wharf local CA",
+                "secretName": "wharf-ca",
+                "duration": "87600h",
+                "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "issuerRef": {
+                    "kind": "ClusterIssuer",
+                    "name": "wharf-selfsigned",
+                    "group": "cert-manager.io",
+                },
+            },
+            opts,
+        )
+        _custom(
+            "wharf-ca-issuer",
+            "cert-manager.io/v1",
+            "ClusterIssuer",
+            None,
+            {"ca": {"secretName": "wharf-ca"}},
+            opts,
+        )
         return "wharf-ca-issuer"
 
     def _auth(self, args: GatewayArgs, opts: pulumi.ResourceOptions) -> str | None:
         namespace = args.config.namespace
-        protected = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": r.name}
-                     for r in args.routes if r.protected]
+        protected = [
+            {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": r.name}
+            for r in args.routes
+            if r.protected
+        ]
         auth = args.config.auth
         if auth.mode == "oidc":
             assert auth.oidc is not None and args.oidc_client_secret is not None
             secret(OIDC_SECRET, namespace, "gateway", {"client-secret": args.oidc_client_secret}, opts)
-            _custom("wharf-ui-auth", "gateway.envoyproxy.io/v1alpha1", "SecurityPolicy", namespace, {
-                "targetRefs": protected,
-                "oidc": {"provider": {"issuer": auth.oidc.issuer}, "clientID": auth.oidc.client_id,
-                         "clientSecret": {"name": OIDC_SECRET}, "scopes": ["openid", "email", "profile"]},
-            }, opts)
+            _custom(
+                "wharf-ui-auth",
+                "gateway.envoyproxy.io/v1alpha1",
+                "SecurityPolicy",
+                namespace,
+                {
+                    "targetRefs": protected,
+                    "oidc": {
+                        "provider": {"issuer": auth.oidc.issuer},
+                        "clientID": auth.oidc.client_id,
+                        "clientSecret": {"name": OIDC_SECRET},
+                        "scopes": ["openid", "email", "profile"],
+                    },
+                },
+                opts,
+            )
             return None
         passwords = {user: generated_password(f"ui-login-{user}", opts) for user in auth.basic_users}
         first = auth.basic_users[0]
         secret(LOGIN_SECRET, namespace, "gateway", {"username": first, "password": passwords[first]}, opts)
         htpasswd = pulumi.Output.all(*passwords.values()).apply(
-            lambda resolved: "\n".join(htpasswd_line(u, p) for u, p in zip(auth.basic_users, resolved, strict=True))
-            + "\n")
+            lambda resolved: (
+                "\n".join(htpasswd_line(u, p) for u, p in zip(auth.basic_users, resolved, strict=True)) + "\n"
+            )
+        )
         secret(BASIC_AUTH_SECRET, namespace, "gateway", {".htpasswd": pulumi.Output.secret(htpasswd)}, opts)
-        _custom("wharf-ui-auth", "gateway.envoyproxy.io/v1alpha1", "SecurityPolicy", namespace, {
-            "targetRefs": protected,
-            "basicAuth": {"users": {"name": BASIC_AUTH_SECRET}},
-        }, opts)
+        _custom(
+            "wharf-ui-auth",
+            "gateway.envoyproxy.io/v1alpha1",
+            "SecurityPolicy",
+            namespace,
+            {
+                "targetRefs": protected,
+                "basicAuth": {"users": {"name": BASIC_AUTH_SECRET}},
+            },
+            opts,
+        )
         return LOGIN_SECRET

@@ -24,17 +24,31 @@ SERVICE_BUCKETS = {"nessie": ("lake",), "trino": ("lake",), "dagster": BUCKETS}
 
 
 def _policy(buckets: tuple[str, ...]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-         "Resource": [f"arn:aws:s3:::{b}" for b in buckets]},
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets]},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                    "Resource": [f"arn:aws:s3:::{b}" for b in buckets],
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
+                },
+            ],
+        }
+    )
 
 
 def setup_script() -> str:
     """The bucket Job's shell script: buckets, one policy and one user per service, idempotent."""
-    lines = ["set -eu", 'mc alias set wharf "http://$MINIO_HOST:9000" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"']
+    lines = [
+        "set -eu",
+        'mc alias set wharf "http://$MINIO_HOST:9000" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"',
+    ]
     lines += [f"mc mb --ignore-existing wharf/{bucket}" for bucket in BUCKETS]
     for service in SERVICES:
         upper = service.upper()
@@ -48,8 +62,13 @@ def setup_script() -> str:
 
 
 def _container_spec(name: str, image: str, **spec: object) -> dict[str, object]:
-    return {"name": name, "image": image, "securityContext": container_security(),
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}], **spec}
+    return {
+        "name": name,
+        "image": image,
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        **spec,
+    }
 
 
 @dataclass(frozen=True)
@@ -69,37 +88,57 @@ class Minio(pulumi.ComponentResource):
         image = versions().image("minio")
         version = image.rsplit(":", 1)[-1]
         root = f"{NAME}-root"
-        secret(root, args.namespace, "object-store",
-               {"MINIO_ROOT_USER": "wharf-root", "MINIO_ROOT_PASSWORD": generated_password("minio-root", child)},
-               child)
+        secret(
+            root,
+            args.namespace,
+            "object-store",
+            {"MINIO_ROOT_USER": "wharf-root", "MINIO_ROOT_PASSWORD": generated_password("minio-root", child)},
+            child,
+        )
         credential_secrets = {}
         for service in SERVICES:
             credential_secrets[service] = f"wharf-s3-{service}"
-            secret(credential_secrets[service], args.namespace, "object-store", {
-                "AWS_ACCESS_KEY_ID": f"wharf-{service}",
-                "AWS_SECRET_ACCESS_KEY": generated_password(f"minio-{service}", child),
-            }, child)
+            secret(
+                credential_secrets[service],
+                args.namespace,
+                "object-store",
+                {
+                    "AWS_ACCESS_KEY_ID": f"wharf-{service}",
+                    "AWS_SECRET_ACCESS_KEY": generated_password(f"minio-{service}", child),
+                },
+                child,
+            )
 
         service = k8s.core.v1.Service(
             NAME,
             metadata=metadata(NAME, args.namespace, "object-store", version),
-            spec={"selector": selector(NAME), "ports": [
-                {"name": "api", "port": API_PORT, "targetPort": "api"},
-                {"name": "console", "port": CONSOLE_PORT, "targetPort": "console"},
-            ]},
+            spec={
+                "selector": selector(NAME),
+                "ports": [
+                    {"name": "api", "port": API_PORT, "targetPort": "api"},
+                    {"name": "console", "port": CONSOLE_PORT, "targetPort": "console"},
+                ],
+            },
             opts=child,
         )
         server = _container_spec(
-            "minio", image,
+            "minio",
+            image,
             args=["server", "/data", "--console-address", f":{CONSOLE_PORT}"],
             envFrom=[{"secretRef": {"name": root}}],
             env=[{"name": "MINIO_UPDATE", "value": "off"}],
-            ports=[{"name": "api", "containerPort": API_PORT}, {"name": "console", "containerPort": CONSOLE_PORT}],
+            ports=[
+                {"name": "api", "containerPort": API_PORT},
+                {"name": "console", "containerPort": CONSOLE_PORT},
+            ],
             readinessProbe={"httpGet": {"path": "/minio/health/ready", "port": "api"}},
             livenessProbe={"httpGet": {"path": "/minio/health/live", "port": "api"}, "periodSeconds": 20},
             resources=resources("100m", "256Mi", "1", "1Gi"),
         )
-        server["volumeMounts"] = [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]
+        server["volumeMounts"] = [
+            {"name": "data", "mountPath": "/data"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ]
         statefulset = k8s.apps.v1.StatefulSet(
             NAME,
             metadata=metadata(NAME, args.namespace, "object-store", version),
@@ -109,13 +148,22 @@ class Minio(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector(NAME)},
                 "template": {
                     "metadata": {"labels": labels(NAME, "object-store", version)},
-                    "spec": {"securityContext": pod_security(1000, 1000), "automountServiceAccountToken": False,
-                             "containers": [server], "volumes": [{"name": "tmp", "emptyDir": {}}]},
+                    "spec": {
+                        "securityContext": pod_security(1000, 1000),
+                        "automountServiceAccountToken": False,
+                        "containers": [server],
+                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    },
                 },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": args.storage}}},
-                }],
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": args.storage}},
+                        },
+                    }
+                ],
             },
             opts=child,
         )
@@ -124,9 +172,16 @@ class Minio(pulumi.ComponentResource):
             {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
         ]
         for svc in SERVICES:
-            for variable, key in (("ACCESS_KEY", "AWS_ACCESS_KEY_ID"), ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY")):
-                setup_env.append({"name": f"{svc.upper()}_{variable}",
-                                  "valueFrom": {"secretKeyRef": {"name": credential_secrets[svc], "key": key}}})
+            for variable, key in (
+                ("ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+                ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+            ):
+                setup_env.append(
+                    {
+                        "name": f"{svc.upper()}_{variable}",
+                        "valueFrom": {"secretKeyRef": {"name": credential_secrets[svc], "key": key}},
+                    }
+                )
         setup = f"{NAME}-setup"
         k8s.batch.v1.Job(
             setup,
@@ -140,13 +195,16 @@ class Minio(pulumi.ComponentResource):
                         "restartPolicy": "OnFailure",
                         "securityContext": pod_security(1000, 1000),
                         "automountServiceAccountToken": False,
-                        "containers": [_container_spec(
-                            "setup", image,  # the server image ships `mc`
-                            command=["/bin/sh", "-c", setup_script()],
-                            envFrom=[{"secretRef": {"name": root}}],
-                            env=setup_env,
-                            resources=resources("50m", "64Mi", "200m", "128Mi"),
-                        )],
+                        "containers": [
+                            _container_spec(
+                                "setup",
+                                image,  # the server image ships `mc`
+                                command=["/bin/sh", "-c", setup_script()],
+                                envFrom=[{"secretRef": {"name": root}}],
+                                env=setup_env,
+                                resources=resources("50m", "64Mi", "200m", "128Mi"),
+                            )
+                        ],
                         "volumes": [{"name": "tmp", "emptyDir": {}}],
                     },
                 },

@@ -28,20 +28,30 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
     """The values wharf computes; sizing and security live in helm/nessie/."""
     s3: dict[str, Any] = {"region": args.store.region}
     if args.store.endpoint:
-        s3 |= {"endpoint": args.store.endpoint, "pathStyleAccess": True, "authType": "STATIC",
-               "accessKeySecret": {"name": args.store.credential_secrets["nessie"],
-                                   "awsAccessKeyId": "AWS_ACCESS_KEY_ID",
-                                   "awsSecretAccessKey": "AWS_SECRET_ACCESS_KEY"}}
+        s3 |= {
+            "endpoint": args.store.endpoint,
+            "pathStyleAccess": True,
+            "authType": "STATIC",
+            "accessKeySecret": {
+                "name": args.store.credential_secrets["nessie"],
+                "awsAccessKeyId": "AWS_ACCESS_KEY_ID",
+                "awsSecretAccessKey": "AWS_SECRET_ACCESS_KEY",
+            },
+        }
     else:
         s3 |= {"authType": "APPLICATION_GLOBAL"}  # the pod's IAM role
     values: dict[str, Any] = {
         "versionStoreType": "JDBC2",
-        "jdbc": {"jdbcUrl": args.jdbc_url,
-                 "secret": {"name": args.database_secret, "username": "username", "password": "password"}},
+        "jdbc": {
+            "jdbcUrl": args.jdbc_url,
+            "secret": {"name": args.database_secret, "username": "username", "password": "password"},
+        },
         "catalog": {
             "enabled": True,
-            "iceberg": {"defaultWarehouse": WAREHOUSE,
-                        "warehouses": [{"name": WAREHOUSE, "location": f"{args.store.bucket_url('lake')}/"}]},
+            "iceberg": {
+                "defaultWarehouse": WAREHOUSE,
+                "warehouses": [{"name": WAREHOUSE, "location": f"{args.store.bucket_url('lake')}/"}],
+            },
             "storage": {"s3": {"defaultOptions": s3}},
         },
     }
@@ -57,7 +67,13 @@ class Nessie(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NessieArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:Nessie", name, None, opts)
-        helm_release("nessie", RELEASE, args.namespace, args.stack, nessie_values(args),
-                     pulumi.ResourceOptions(parent=self))
+        helm_release(
+            "nessie",
+            RELEASE,
+            args.namespace,
+            args.stack,
+            nessie_values(args),
+            pulumi.ResourceOptions(parent=self),
+        )
         self.iceberg_uri = f"http://{RELEASE}.{args.namespace}.svc:{PORT}/iceberg"
         self.register_outputs({"iceberg_uri": self.iceberg_uri})

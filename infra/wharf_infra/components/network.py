@@ -42,7 +42,7 @@ class NetworkArgs:
 
 def rules(args: NetworkArgs) -> dict[str, NamespaceRules]:
     """The allow rules of every namespace wharf creates."""
-    same = {"podSelector": {}}
+    same: dict[str, Any] = {"podSelector": {}}
     to_api = {"to": ANYWHERE, "ports": _ports(*API_SERVER_PORTS)}
     https_out = ({"to": ANYWHERE, "ports": _ports(443)},) if args.external_egress else ()
     return {
@@ -66,8 +66,11 @@ def rules(args: NetworkArgs) -> dict[str, NamespaceRules]:
             egress=(to_api, {"to": ANYWHERE, "ports": _ports(80, 443)}),  # ACME and HTTP-01 self-checks
         ),
         args.gateway_namespace: NamespaceRules(
-            ingress=({"from": ANYWHERE, "ports": _ports(10080, 10443, 8080, 8443)},  # envoy listeners
-                     {"from": [same]}, {"from": ANYWHERE, "ports": _ports(9443)}),
+            ingress=(
+                {"from": ANYWHERE, "ports": _ports(10080, 10443, 8080, 8443)},  # envoy listeners
+                {"from": [same]},
+                {"from": ANYWHERE, "ports": _ports(9443)},
+            ),
             egress=({"to": [same]}, to_api, {"to": [_from_namespace(args.platform_namespace)]}),
         ),
     }
@@ -84,26 +87,51 @@ class Network(pulumi.ComponentResource):
         for namespace, allowed in rules(args).items():
             ns = k8s.core.v1.Namespace(
                 namespace,
-                metadata={"name": namespace, "labels": {
-                    **labels(namespace, "namespace"),
-                    "pod-security.kubernetes.io/enforce": "restricted"
-                    if namespace == args.platform_namespace else "baseline",
-                }},
+                metadata={
+                    "name": namespace,
+                    "labels": {
+                        **labels(namespace, "namespace"),
+                        "pod-security.kubernetes.io/enforce": "restricted"
+                        if namespace == args.platform_namespace
+                        else "baseline",
+                    },
+                },
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.namespaces[namespace] = ns
             in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-            self._policy("default-deny", namespace, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-                         in_namespace)
-            self._policy("allow-dns", namespace, {
-                "podSelector": {}, "policyTypes": ["Egress"],
-                "egress": [{"to": [_from_namespace("kube-system")],
-                            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}],
-            }, in_namespace)
-            self._policy("allow-wharf", namespace, {
-                "podSelector": {}, "policyTypes": ["Ingress", "Egress"],
-                "ingress": list(allowed.ingress), "egress": list(allowed.egress),
-            }, in_namespace)
+            self._policy(
+                "default-deny",
+                namespace,
+                {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+                in_namespace,
+            )
+            self._policy(
+                "allow-dns",
+                namespace,
+                {
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {
+                            "to": [_from_namespace("kube-system")],
+                            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                        }
+                    ],
+                },
+                in_namespace,
+            )
+            self._policy(
+                "allow-wharf",
+                namespace,
+                {
+                    "podSelector": {},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": list(allowed.ingress),
+                    "egress": list(allowed.egress),
+                },
+                in_namespace,
+            )
         self.register_outputs({"namespaces": list(self.namespaces)})
 
     def _policy(self, name: str, namespace: str, spec: dict[str, Any], opts: pulumi.ResourceOptions) -> None:

@@ -19,6 +19,11 @@ CLUSTER_NAME = "wharf-pg"
 PORT = 5432
 
 
+def _twice(quantity: str) -> str:
+    number = "".join(c for c in quantity if c.isdigit())
+    return f"{int(number) * 2}{quantity[len(number) :]}"
+
+
 @dataclass(frozen=True)
 class PostgresArgs:
     stack: str
@@ -48,13 +53,24 @@ class Postgres(pulumi.ComponentResource):
         self.credentials = {}
         for db in DATABASES:
             secret_name = f"{CLUSTER_NAME}-{db}"
-            secret(secret_name, args.namespace, "database", {"username": db, "password": passwords[db]},
-                   child, secret_type="kubernetes.io/basic-auth")
+            secret(
+                secret_name,
+                args.namespace,
+                "database",
+                {"username": db, "password": passwords[db]},
+                child,
+                secret_type="kubernetes.io/basic-auth",
+            )
             self.credentials[db] = secret_name
         # The Dagster chart reads its password from a key of its own naming.
         self.dagster_password_secret = "wharf-dagster-postgresql"
-        secret(self.dagster_password_secret, args.namespace, "database",
-               {"postgresql-password": passwords["dagster"]}, child)
+        secret(
+            self.dagster_password_secret,
+            args.namespace,
+            "database",
+            {"postgresql-password": passwords["dagster"]},
+            child,
+        )
 
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator])
         cluster = k8s.apiextensions.CustomResource(
@@ -66,16 +82,28 @@ class Postgres(pulumi.ComponentResource):
                 "instances": args.settings.instances,
                 "imageName": versions().image("postgres"),
                 "storage": {"size": args.settings.storage},
-                "resources": resources("250m", "512Mi", "1", "1Gi"),
+                "resources": resources("250m", args.settings.memory, "2", _twice(args.settings.memory)),
                 "enableSuperuserAccess": False,
                 "postgresql": {"parameters": {"max_connections": "200"}},
-                "bootstrap": {"initdb": {"database": "dagster", "owner": "dagster",
-                                         "secret": {"name": self.credentials["dagster"]}}},
-                "managed": {"roles": [
-                    {"name": db, "ensure": "present", "login": True,
-                     "passwordSecret": {"name": self.credentials[db]}}
-                    for db in DATABASES if db != "dagster"
-                ]},
+                "bootstrap": {
+                    "initdb": {
+                        "database": "dagster",
+                        "owner": "dagster",
+                        "secret": {"name": self.credentials["dagster"]},
+                    }
+                },
+                "managed": {
+                    "roles": [
+                        {
+                            "name": db,
+                            "ensure": "present",
+                            "login": True,
+                            "passwordSecret": {"name": self.credentials[db]},
+                        }
+                        for db in DATABASES
+                        if db != "dagster"
+                    ]
+                },
             },
             opts=after_operator,
         )

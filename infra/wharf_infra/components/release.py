@@ -11,12 +11,14 @@ from wharf_infra.helm_values import chart_values
 from wharf_infra.versions import versions
 
 
-def helm_release(chart: str, name: str, namespace: str, stack: str, computed: dict[str, Any],
-                 opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+def helm_release(
+    chart: str, name: str, namespace: str, stack: str, computed: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.helm.v3.Release:
     """Install `chart` as release `name` (a fixed name, so Service names are predictable)."""
     pinned = versions().chart(chart)
     source: dict[str, Any] = (
-        {"chart": f"{pinned.repo}/{chart}"} if pinned.is_oci
+        {"chart": f"{pinned.repo}/{chart}"}
+        if pinned.is_oci
         else {"chart": chart, "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=pinned.repo)}
     )
     return k8s.helm.v3.Release(

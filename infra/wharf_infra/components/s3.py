@@ -5,6 +5,7 @@ Roles are assumed through the cluster's OIDC provider (IRSA), so no access key e
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -27,15 +28,28 @@ class S3Args:
     oidc_provider_url: pulumi.Input[str]
 
 
-def _trust_policy(provider_arn: str, provider_url: str, namespace: str, account: str) -> str:
+def _trust_policy(provider: list[str], namespace: str, account: str) -> str:
+    """Only this ServiceAccount of this namespace, through the cluster's OIDC provider."""
+    provider_arn, provider_url = provider
     issuer = provider_url.removeprefix("https://")
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Federated": provider_arn},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
-                                       f"{issuer}:aud": "sts.amazonaws.com"}},
-    }]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
+                            f"{issuer}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )
 
 
 class S3Store(pulumi.ComponentResource):
@@ -44,34 +58,59 @@ class S3Store(pulumi.ComponentResource):
     def __init__(self, name: str, args: S3Args, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:S3Store", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        buckets: dict[str, aws.s3.BucketV2] = {}
+        buckets: dict[str, aws.s3.Bucket] = {}
         for bucket in BUCKETS:
-            resource = aws.s3.BucketV2(f"bucket-{bucket}", bucket=f"{args.bucket_prefix}{bucket}", opts=child)
-            aws.s3.BucketPublicAccessBlock(f"bucket-{bucket}-private", bucket=resource.id,
-                                           block_public_acls=True, block_public_policy=True,
-                                           ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-            aws.s3.BucketServerSideEncryptionConfigurationV2(
-                f"bucket-{bucket}-sse", bucket=resource.id,
-                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}], opts=child)
+            resource = aws.s3.Bucket(f"bucket-{bucket}", bucket=f"{args.bucket_prefix}{bucket}", opts=child)
+            aws.s3.BucketPublicAccessBlock(
+                f"bucket-{bucket}-private",
+                bucket=resource.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=child,
+            )
+            aws.s3.BucketServerSideEncryptionConfiguration(
+                f"bucket-{bucket}-sse",
+                bucket=resource.id,
+                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
+                opts=child,
+            )
             buckets[bucket] = resource
         annotations: dict[str, dict[str, pulumi.Input[str]]] = {}
         for service in SERVICES:
             role = aws.iam.Role(
                 f"role-{service}",
                 assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
-                    lambda pair, s=service: _trust_policy(pair[0], pair[1], args.namespace, SERVICE_ACCOUNTS[s])),
+                    functools.partial(
+                        _trust_policy, namespace=args.namespace, account=SERVICE_ACCOUNTS[service]
+                    )
+                ),
                 opts=child,
             )
             arns = [buckets[b].arn for b in SERVICE_BUCKETS[service]]
             aws.iam.RolePolicy(
-                f"role-{service}-s3", role=role.id,
-                policy=pulumi.Output.all(*arns).apply(lambda resolved: json.dumps({
-                    "Version": "2012-10-17", "Statement": [
-                        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                         "Resource": list(resolved)},
-                        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                         "Resource": [f"{arn}/*" for arn in resolved]},
-                    ]})),
+                f"role-{service}-s3",
+                role=role.id,
+                policy=pulumi.Output.all(*arns).apply(
+                    lambda resolved: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                                    "Resource": list(resolved),
+                                },
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                    "Resource": [f"{arn}/*" for arn in resolved],
+                                },
+                            ],
+                        }
+                    )
+                ),
                 opts=child,
             )
             annotations[service] = {"eks.amazonaws.com/role-arn": role.arn}

@@ -14,8 +14,14 @@ def generated_password(name: str, opts: pulumi.ResourceOptions, length: int = 32
     return pulumi.Output.secret(password.result)
 
 
-def secret(name: str, namespace: str, component: str, data: dict[str, pulumi.Input[str]],
-           opts: pulumi.ResourceOptions, secret_type: str = "Opaque") -> k8s.core.v1.Secret:
+def secret(
+    name: str,
+    namespace: str,
+    component: str,
+    data: dict[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+    secret_type: str = "Opaque",
+) -> k8s.core.v1.Secret:
     return k8s.core.v1.Secret(
         name,
         metadata=metadata(name, namespace, component),

@@ -6,16 +6,29 @@ from typing import Any
 
 
 def pod_security(user: int = 10001, group: int = 10001) -> dict[str, Any]:
-    return {"runAsNonRoot": True, "runAsUser": user, "runAsGroup": group, "fsGroup": group,
-            "seccompProfile": {"type": "RuntimeDefault"}}
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": user,
+        "runAsGroup": group,
+        "fsGroup": group,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
 
 
 def container_security(read_only_root: bool = True) -> dict[str, Any]:
-    return {"allowPrivilegeEscalation": False, "privileged": False, "runAsNonRoot": True,
-            "readOnlyRootFilesystem": read_only_root, "capabilities": {"drop": ["ALL"]}}
+    return {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "runAsNonRoot": True,
+        "readOnlyRootFilesystem": read_only_root,
+        "capabilities": {"drop": ["ALL"]},
+    }
 
 
-def resources(cpu: str, memory: str, cpu_limit: str | None = None,
-              memory_limit: str | None = None) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": memory},
-            "limits": {"cpu": cpu_limit or cpu, "memory": memory_limit or memory}}
+def resources(
+    cpu: str, memory: str, cpu_limit: str | None = None, memory_limit: str | None = None
+) -> dict[str, Any]:
+    return {
+        "requests": {"cpu": cpu, "memory": memory},
+        "limits": {"cpu": cpu_limit or cpu, "memory": memory_limit or memory},
+    }

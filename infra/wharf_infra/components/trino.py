@@ -45,15 +45,22 @@ def lake_catalog(args: TrinoArgs) -> dict[str, str]:
         "s3.region": args.store.region,
     }
     if args.store.endpoint:
-        catalog |= {"s3.endpoint": args.store.endpoint, "s3.path-style-access": "true",
-                    "s3.aws-access-key": "${ENV:AWS_ACCESS_KEY_ID}",
-                    "s3.aws-secret-key": "${ENV:AWS_SECRET_ACCESS_KEY}"}
+        catalog |= {
+            "s3.endpoint": args.store.endpoint,
+            "s3.path-style-access": "true",
+            "s3.aws-access-key": "${ENV:AWS_ACCESS_KEY_ID}",
+            "s3.aws-secret-key": "${ENV:AWS_SECRET_ACCESS_KEY}",
+        }
     return catalog
 
 
 def marts_catalog(args: TrinoArgs) -> dict[str, str]:
-    return {"connector.name": "postgresql", "connection-url": args.marts_jdbc_url,
-            "connection-user": "${ENV:MARTS_USER}", "connection-password": "${ENV:MARTS_PASSWORD}"}
+    return {
+        "connector.name": "postgresql",
+        "connection-url": args.marts_jdbc_url,
+        "connection-user": "${ENV:MARTS_USER}",
+        "connection-password": "${ENV:MARTS_PASSWORD}",
+    }
 
 
 def trino_values(args: TrinoArgs) -> dict[str, Any]:
@@ -62,9 +69,13 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
         for name, key in (("MARTS_USER", "username"), ("MARTS_PASSWORD", "password"))
     ]
     if "trino" in args.store.credential_secrets:
-        env += [{"name": key, "valueFrom": {"secretKeyRef": {"name": args.store.credential_secrets["trino"],
-                                                             "key": key}}}
-                for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
+        env += [
+            {
+                "name": key,
+                "valueFrom": {"secretKeyRef": {"name": args.store.credential_secrets["trino"], "key": key}},
+            }
+            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        ]
     values: dict[str, Any] = {
         "server": {"workers": args.workers},
         "catalogs": {"lake": _properties(lake_catalog(args)), "marts": _properties(marts_catalog(args))},
@@ -77,8 +88,11 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
         ],
     }
     if "trino" in args.store.service_account_annotations:
-        values["serviceAccount"] = {"create": True, "name": "trino",
-                                    "annotations": args.store.service_account_annotations["trino"]}
+        values["serviceAccount"] = {
+            "create": True,
+            "name": "trino",
+            "annotations": args.store.service_account_annotations["trino"],
+        }
     return values
 
 
@@ -97,8 +111,14 @@ class Trino(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TrinoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:Trino", name, None, opts)
-        helm_release("trino", RELEASE, args.namespace, args.stack, trino_values(args),
-                     pulumi.ResourceOptions(parent=self))
+        helm_release(
+            "trino",
+            RELEASE,
+            args.namespace,
+            args.stack,
+            trino_values(args),
+            pulumi.ResourceOptions(parent=self),
+        )
         self.host = f"{RELEASE}.{args.namespace}.svc"
         self.port = PORT
         self.register_outputs({"host": self.host, "port": self.port})

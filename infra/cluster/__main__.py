@@ -1,0 +1,8 @@
+"""`pulumi up` entry point of the cluster program."""
+
+import pulumi
+
+from wharf_infra.cluster import build_cluster
+
+for key, value in build_cluster().items():
+    pulumi.export(key, value)
