@@ -44,6 +44,16 @@ test: dbt-manifest ## Every test tier (what CI runs)
 test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors and schedules, no services
 	$(PYTEST) -m unit
 
+STACK ?= local
+
+.PHONY: render
+render: install ## Render STACK=local|staging|prod offline (Pulumi mocks) into build/render/<stack>/
+	$(RUN) python -W ignore -m wharf_infra.render --stack $(STACK)
+
+.PHONY: test-infra
+test-infra: install ## Infra tier: programs under mocks, rendered objects against schemas and policy
+	$(PYTEST) -m infra
+
 .PHONY: bench
 bench: dbt-manifest ## Benchmarks that print figures: code-location load time against bare imports
 	$(RUN) python tests/bench/load_time.py

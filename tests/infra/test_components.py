@@ -1,0 +1,177 @@
+"""The components under Pulumi's mocks: what each stack would deploy, and how stacks differ."""
+
+from typing import Any
+
+import pytest
+import yaml
+from conftest import Rendered
+
+from wharf_infra.config import ConfigError, PlatformConfig, parse
+from wharf_infra.images import content_tag
+from wharf_infra.paths import INFRA_DIR, KIND_CONFIG
+from wharf_infra.registry import load_registry
+from wharf_infra.versions import versions
+
+LOCATIONS = load_registry()
+
+
+def _dagster(stack: Rendered) -> dict[str, Any]:
+    values: dict[str, Any] = stack.releases()["dagster"]["values"]
+    return values
+
+
+def test_runs_are_launched_as_kubernetes_jobs_that_expire(stack: Rendered) -> None:
+    launcher = _dagster(stack)["runLauncher"]
+    assert launcher["type"] == "K8sRunLauncher"
+    config = launcher["config"]["k8sRunLauncher"]
+    assert config["jobNamespace"] == "wharf"
+    assert 0 < config["runK8sConfig"]["jobSpecConfig"]["ttlSecondsAfterFinished"] <= 3600
+    assert {"name": "wharf-code-env"} in config["envConfigMaps"]
+    assert config["imagePullPolicy"] == "IfNotPresent"
+    daemon = _dagster(stack)["dagsterDaemon"]
+    assert daemon["runCoordinator"]["type"] == "QueuedRunCoordinator"
+    assert daemon["runMonitoring"]["enabled"] and daemon["runRetries"]["enabled"]
+    assert _dagster(stack)["migrate"]["enabled"]
+    assert _dagster(stack)["postgresql"]["enabled"] is False
+
+
+def test_one_user_deployment_per_registry_entry_with_its_own_image(stack: Rendered) -> None:
+    deployments = _dagster(stack)["dagster-user-deployments"]["deployments"]
+    assert [d["name"] for d in deployments] == [loc.name for loc in LOCATIONS]
+    for deployment, location in zip(deployments, LOCATIONS, strict=True):
+        assert deployment["image"]["repository"].endswith(f"/wharf-{location.name}")
+        assert deployment["image"]["tag"] == content_tag(location)
+        assert deployment["port"] == location.port
+        assert deployment["dagsterApiGrpcArgs"] == ["--module-name", location.module]
+        assert deployment["includeConfigInLaunchedRuns"] == {"enabled": True}
+        assert deployment["resources"] == location.run_k8s_resources()
+
+
+def test_code_locations_get_the_platform_profile(stack: Rendered) -> None:
+    env = stack.named("ConfigMap", "wharf-code-env")["data"]
+    assert env["WHARF_PROFILE"] == "platform"
+    assert env["WHARF_ICEBERG_URI"] == "http://nessie.wharf.svc:19120/iceberg"
+    assert env["WHARF_TRINO_HOST"] == "trino.wharf.svc"
+    assert env["WHARF_OPENLINEAGE_URL"] == "http://marquez.wharf.svc:5000"
+    trino_listener = stack.releases()["trino"]["values"]["eventListenerProperties"]
+    assert "openlineage-event-listener.trino.uri=http://trino.wharf.svc:8080" in trino_listener
+    assert env["WHARF_TRINO_LINEAGE_NAMESPACE"] == "trino://trino.wharf.svc:8080"
+
+
+def _catalog(stack: Rendered, name: str) -> dict[str, str]:
+    text = stack.releases()["trino"]["values"]["catalogs"][name]
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def test_trino_catalogs_point_at_nessie_and_postgres(stack: Rendered) -> None:
+    lake, marts = _catalog(stack, "lake"), _catalog(stack, "marts")
+    assert lake["connector.name"] == "iceberg"
+    assert lake["iceberg.catalog.type"] == "rest"
+    assert lake["iceberg.rest-catalog.uri"] == "http://nessie.wharf.svc:19120/iceberg"
+    assert marts["connector.name"] == "postgresql"
+    assert marts["connection-url"] == "jdbc:postgresql://wharf-pg-rw.wharf.svc:5432/marts"
+
+
+def test_nessie_stores_versions_in_postgres_and_the_lake_in_the_object_store(stack: Rendered) -> None:
+    values = stack.releases()["nessie"]["values"]
+    assert values["versionStoreType"] == "JDBC2"
+    assert values["jdbc"]["jdbcUrl"] == "jdbc:postgresql://wharf-pg-rw.wharf.svc:5432/nessie"
+    assert values["jdbc"]["secret"]["name"] == "wharf-pg-nessie"
+    warehouse = values["catalog"]["iceberg"]["warehouses"][0]
+    assert warehouse["name"] == values["catalog"]["iceberg"]["defaultWarehouse"] == "lake"
+    assert warehouse["location"].startswith("s3://") and warehouse["location"].endswith("lake/")
+
+
+def test_postgres_has_a_database_and_role_per_service(stack: Rendered) -> None:
+    cluster = stack.named("Cluster", "wharf-pg")["spec"]
+    roles = {r["name"]: r["passwordSecret"]["name"] for r in cluster["managed"]["roles"]}
+    assert roles == {"nessie": "wharf-pg-nessie", "marquez": "wharf-pg-marquez", "marts": "wharf-pg-marts"}
+    assert cluster["bootstrap"]["initdb"]["owner"] == "dagster"
+    databases = {d["spec"]["name"]: d["spec"]["owner"] for d in stack.of_kind("Database")}
+    assert databases == {"nessie": "nessie", "marquez": "marquez", "marts": "marts"}
+
+
+def test_routes_and_auth(stack: Rendered) -> None:
+    config = yaml.safe_load((INFRA_DIR / "platform" / f"Pulumi.{stack.stack}.yaml").read_text())
+    domain = config["config"]["wharf-platform:platform"]["domain"]
+    routes = {r["metadata"]["name"]: r for r in stack.of_kind("HTTPRoute")}
+    expected = {"dagster", "marquez", "trino", "https-redirect"} | (
+        {"minio"} if stack.stack == "local" else set()
+    )
+    assert set(routes) == expected
+    assert routes["dagster"]["spec"]["hostnames"] == [f"dagster.{domain}"]
+    policy = stack.named("SecurityPolicy", "wharf-ui-auth")["spec"]
+    assert {t["name"] for t in policy["targetRefs"]} == {"dagster", "marquez", "trino"}
+    if stack.stack == "local":
+        assert policy["basicAuth"]["users"]["name"] == "wharf-basic-auth"
+    else:
+        assert policy["oidc"]["clientSecret"]["name"] == "wharf-oidc-client"
+        assert policy["oidc"]["provider"]["issuer"].startswith("https://")
+
+
+def test_tls_comes_from_a_local_ca_or_acme(stack: Rendered) -> None:
+    issuers = {i["metadata"]["name"]: i["spec"] for i in stack.of_kind("ClusterIssuer")}
+    certificate = stack.named("Certificate", "wharf-gateway-tls")["spec"]
+    if stack.stack == "local":
+        assert set(issuers) == {"wharf-selfsigned", "wharf-ca-issuer"}
+        assert certificate["issuerRef"]["name"] == "wharf-ca-issuer"
+    else:
+        assert list(issuers) == ["wharf-acme"]
+        assert issuers["wharf-acme"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]
+        assert certificate["issuerRef"]["name"] == "wharf-acme"
+
+
+def test_prod_differs_from_local_where_it_must(rendered: dict[str, Rendered]) -> None:
+    local, prod = rendered["local"], rendered["prod"]
+    assert local.named("Cluster", "wharf-pg")["spec"]["instances"] == 1
+    assert prod.named("Cluster", "wharf-pg")["spec"]["instances"] == 3
+    assert (
+        _dagster(prod)["dagsterWebserver"]["replicaCount"]
+        > _dagster(local)["dagsterWebserver"]["replicaCount"]
+    )
+    assert local.releases()["trino"]["values"]["server"]["workers"] == 0
+    assert prod.releases()["trino"]["values"]["server"]["workers"] > 0
+    assert local.of_kind("StatefulSet") and not prod.of_kind("StatefulSet")  # MinIO only on local
+    cloud = yaml.safe_load((prod.root / "cloud.yaml").read_text())
+    assert sum(1 for r in cloud if r["type"] == "aws:s3/bucket:Bucket") == 3
+    assert any(r["type"].startswith("eks:") for r in cloud)
+    prod_proxy = prod.named("EnvoyProxy", "wharf-proxy")["spec"]["provider"]["kubernetes"]["envoyService"]
+    assert prod_proxy["type"] == "LoadBalancer"
+
+
+def test_local_gateway_node_ports_match_the_kind_port_mappings(rendered: dict[str, Rendered]) -> None:
+    service = rendered["local"].named("EnvoyProxy", "wharf-proxy")["spec"]["provider"]["kubernetes"][
+        "envoyService"
+    ]
+    node_ports = {p["nodePort"] for p in service["patch"]["value"]["spec"]["ports"]}
+    mappings = yaml.safe_load(KIND_CONFIG.read_text())["nodes"][0]["extraPortMappings"]
+    assert node_ports == {m["containerPort"] for m in mappings}
+    assert {m["hostPort"] for m in mappings} == {80, 443}
+
+
+def test_the_kind_cluster_uses_the_pinned_node_image(rendered: dict[str, Rendered]) -> None:
+    cloud = yaml.safe_load((rendered["local"].root / "cloud.yaml").read_text())
+    assert [r["name"] for r in cloud if r["type"] == "command:local:Command"] == [
+        "kind-cluster",
+        "kind-kubeconfig",
+    ]
+    from wharf_infra.cluster import kind_commands
+
+    create, delete, _ = kind_commands("wharf")
+    assert f"--image {versions().kind_node_image}" in create and str(KIND_CONFIG) in create
+    assert delete == "kind delete cluster --name wharf"
+
+
+def test_a_bad_stack_config_names_each_bad_key() -> None:
+    raw = yaml.safe_load((INFRA_DIR / "platform" / "Pulumi.local.yaml").read_text())["config"][
+        "wharf-platform:platform"
+    ]
+    broken = {**raw, "objectStore": {"kind": "gcs"}, "auth": {"mode": "oidc"}, "replicas": 3}
+    with pytest.raises(ConfigError) as error:
+        parse(PlatformConfig, broken, "wharf-platform:platform")
+    message = str(error.value)
+    assert "wharf-platform:platform.objectStore.kind" in message
+    assert "mode 'oidc' needs an 'oidc' block" in message
+    assert "wharf-platform:platform.replicas: Extra inputs are not permitted" in message
+    with pytest.raises(ConfigError, match="is not set"):
+        parse(PlatformConfig, None, "wharf-platform:platform")
