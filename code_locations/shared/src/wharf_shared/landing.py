@@ -1,6 +1,8 @@
 """The landing store, where files arrive: an S3 bucket (MinIO or AWS), or a local folder.
 
-boto3 is imported only when an S3 store is first used, so loading a code location stays cheap.
+The S3 client comes from dagster-aws's S3Resource, imported only when an S3 store is first used:
+importing dagster_aws costs about 2.3 s over dagster itself, which every code server and run pod
+would otherwise pay at load.
 """
 
 from __future__ import annotations
