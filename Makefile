@@ -44,6 +44,18 @@ test: dbt-manifest ## Every test tier (what CI runs)
 test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors and schedules, no services
 	$(PYTEST) -m unit
 
+.PHONY: stack-up
+stack-up: dbt-manifest ## Start the native stack (Postgres, MinIO, Nessie, Trino, Dagster) on loopback
+	$(RUN) python -m wharf_infra.stack up
+
+.PHONY: stack-down
+stack-down: install ## Stop the native stack (WIPE=1 also deletes its data)
+	$(RUN) python -m wharf_infra.stack down $(if $(WIPE),--wipe)
+
+.PHONY: stack-status
+stack-status: install ## Show which native services run, and where
+	$(RUN) python -m wharf_infra.stack status
+
 STACK ?= local
 
 .PHONY: render

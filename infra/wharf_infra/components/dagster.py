@@ -92,6 +92,8 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
             "postgresqlHost": args.database_host,
             "postgresqlUsername": "dagster",
             "postgresqlDatabase": "dagster",
+            # dagster-postgres ships psycopg2; SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3.
+            "postgresqlScheme": "postgresql+psycopg2",
             "service": {"port": args.database_port},
         },
         "dagsterWebserver": {

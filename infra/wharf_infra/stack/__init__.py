@@ -1,0 +1,1 @@
+"""The native service stack: Postgres, MinIO, Nessie, Trino and Dagster as local processes."""

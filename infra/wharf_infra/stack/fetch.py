@@ -1,0 +1,85 @@
+"""Obtaining artifacts from the package registries, cached under the stack's download folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from wharf_infra.stack.processes import StackError
+from wharf_infra.stack.settings import settings
+
+
+def maven_artifact(coordinates: str, file_name: str) -> Path:
+    """`group:artifact:version[:packaging[:classifier]]` from Maven Central, through `mvn`."""
+    target = settings().downloads / file_name
+    if target.exists():
+        return target
+    if shutil.which("mvn") is None:
+        _apt_install("maven")
+    settings().downloads.mkdir(parents=True, exist_ok=True)
+    print(f"  downloading {coordinates} from Maven Central", file=sys.stderr, flush=True)
+    result = subprocess.run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
+            f"-Dartifact={coordinates}",
+            f"-DoutputDirectory={settings().downloads}",
+            "-Dmdep.useBaseVersion=true",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=settings().downloads,
+    )
+    if result.returncode != 0 or not target.exists():
+        raise StackError(f"could not obtain {coordinates} from Maven Central:\n{result.stdout[-2000:]}")
+    return target
+
+
+def go_binary(module: str, version: str, binary: str) -> Path:
+    """`go install module@version` into the cache (the Go module proxy), once per version."""
+    bin_dir = settings().bin_dir / f"{binary}-{version}"
+    target = bin_dir / binary
+    if target.exists():
+        return target
+    if shutil.which("go") is None:
+        raise StackError("Go is needed to build MinIO: install it (Debian: golang) and retry")
+    print(f"  building {module}@{version} with go install (a few minutes, once)", file=sys.stderr, flush=True)
+    env = {
+        **os.environ,
+        "GOBIN": str(bin_dir),
+        "GOPATH": str(settings().cache_dir / "go"),
+        "CGO_ENABLED": "0",
+    }
+    result = subprocess.run(
+        ["go", "install", f"{module}@{version}"], env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 or not target.exists():
+        raise StackError(f"go install {module}@{version} failed:\n{result.stderr[-2000:]}")
+    return target
+
+
+def _apt_install(*packages: str) -> None:
+    if os.geteuid() != 0:
+        raise StackError(f"install {' '.join(packages)} (Debian packages) and retry")
+    print(f"  apt-get install {' '.join(packages)}", file=sys.stderr, flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", *packages],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+def debian_package(package: str, probe: Path) -> None:
+    """Make sure `probe` exists, installing `package` from Debian if it does not."""
+    if not probe.exists():
+        _apt_install(package)
+    if not probe.exists():
+        raise StackError(f"{probe} is still missing after installing {package}")
