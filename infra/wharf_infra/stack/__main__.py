@@ -45,10 +45,8 @@ def status() -> bool:
     for service in services():
         healthy = service.healthy()
         all_up &= healthy
-        port = settings().ports.get(service.name)
-        print(
-            f"{service.name:<10} {'up' if healthy else 'down':<5} {settings().url(service.name) if port else ''}"
-        )
+        where = settings().url(service.name) if service.name in settings().ports else ""
+        print(f"{service.name:<10} {'up' if healthy else 'down':<5} {where}")
     return all_up
 
 

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tarfile
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from wharf_infra.stack import processes
 from wharf_infra.stack.fetch import debian_package, go_binary, maven_artifact
@@ -153,7 +153,8 @@ class Minio:
         processes.stop(self.name)
 
 
-def s3_client():  # type: ignore[no-untyped-def]
+def s3_client() -> Any:
+    """A boto3 S3 client for the stack's MinIO, as its root user."""
     import boto3
 
     root = credentials()["minio"]
@@ -241,7 +242,7 @@ class Trino:
         etc = settings().state_dir / "trino-etc"
         (etc / "catalog").mkdir(parents=True, exist_ok=True)
         port = settings().ports["trino"]
-        files = {
+        files: dict[str, dict[str, object]] = {
             "node.properties": {
                 "node.environment": "wharf",
                 "node.id": "wharf-native",
