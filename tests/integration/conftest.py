@@ -1,0 +1,101 @@
+"""Integration-tier fixtures: the native stack, up once per session (or reused), and a clean lake.
+
+A stack this session started is stopped at its end; one that was already running is left running.
+The tier resets the stack's lake (Iceberg tables, marts, landing bucket) before it starts.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.instance.ref import InstanceRef
+
+from wharf_infra.stack import __main__ as stack_cli
+from wharf_infra.stack.dagster import instance_config, platform_env
+from wharf_infra.stack.services import Postgres, s3_client
+from wharf_infra.stack.settings import BUCKETS
+
+LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate")
+TEST_DATABASE = "dagster_test"
+
+
+def _all_up() -> bool:
+    return all(service.healthy() for service in stack_cli.services())
+
+
+def _reset_lake(trino: object) -> None:
+    query = trino.query  # type: ignore[attr-defined]
+    for schema in LAKE_SCHEMAS:
+        for name, kind in query(
+            "select table_name, table_type from lake.information_schema.tables "
+            f"where table_schema = '{schema}'"
+        ):
+            query(f"drop {'view' if kind == 'VIEW' else 'table'} lake.{schema}.{name}")
+    for (name,) in query(
+        "select table_name from marts.information_schema.tables where table_schema = 'analytics'"
+    ):
+        query(f"drop table marts.analytics.{name}")
+    client = s3_client()
+    for bucket in BUCKETS:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[dict[str, str]]:
+    started_here = not _all_up()
+    if started_here:
+        stack_cli.up()
+    env = platform_env()
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    from wharf_shared.profiles import shared_resources
+
+    _reset_lake(shared_resources("platform")["trino"])
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    if started_here:
+        stack_cli.down()
+
+
+@pytest.fixture(scope="session")
+def resources(stack: dict[str, str]) -> dict[str, object]:
+    from wharf_shared.profiles import shared_resources
+
+    return shared_resources("platform")
+
+
+@pytest.fixture(scope="session")
+def instance(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance on the stack's Postgres, in a database of its own: the stack's daemon
+    does not act on what the in-process tests materialize."""
+    postgres = Postgres()
+    if not postgres._psql(f"select 1 from pg_database where datname = '{TEST_DATABASE}'"):
+        postgres._psql(f"create database {TEST_DATABASE} owner dagster")
+    config = instance_config()
+    config["storage"]["postgres"]["postgres_db"]["db_name"] = TEST_DATABASE  # type: ignore[index]
+    config.pop("run_coordinator")
+    home = tmp_path_factory.mktemp("dagster-home")
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as test_instance:
+        test_instance.wipe()
+        yield test_instance
+
+
+@pytest.fixture(scope="session")
+def stack_instance(stack: dict[str, str]) -> Iterator[dg.DagsterInstance]:
+    """The instance the stack's webserver and daemon use."""
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(stack["DAGSTER_HOME"])) as shared:
+        yield shared
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
