@@ -66,6 +66,10 @@ render: install ## Render STACK=local|staging|prod offline (Pulumi mocks) into b
 test-infra: install ## Infra tier: programs under mocks, rendered objects against schemas and policy
 	$(PYTEST) -m infra
 
+.PHONY: test-integration
+test-integration: dbt-manifest ## Integration tier: the data path on the native stack (started if not running)
+	$(PYTEST) -m integration
+
 .PHONY: bench
 bench: dbt-manifest ## Benchmarks that print figures: code-location load time against bare imports
 	$(RUN) python tests/bench/load_time.py

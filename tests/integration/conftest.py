@@ -4,20 +4,28 @@ A stack this session started is stopped at its end; one that was already running
 The tier resets the stack's lake (Iceberg tables, marts, landing bucket) before it starts.
 """
 
+import json
 import os
+import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
+from bioreactor.generate import bad_file, batch_table, to_parquet
+from weather.cities import CITIES
+from weather.source import WeatherSource
 from wharf_infra.stack import __main__ as stack_cli
 from wharf_infra.stack.dagster import instance_config, platform_env
 from wharf_infra.stack.services import Postgres, s3_client
 from wharf_infra.stack.settings import BUCKETS
 
+FIRST, LAST = date(2025, 3, 1), date(2025, 3, 30)  # the weather backfill: 30 days
 LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate")
 TEST_DATABASE = "dagster_test"
 
@@ -99,3 +107,70 @@ def stack_instance(stack: dict[str, str]) -> Iterator[dg.DagsterInstance]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def backfill(resources: dict[str, Any], instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    from weather.assets import weather_observations
+
+    cities = sorted(CITIES)
+    return dg.materialize(
+        [weather_observations],
+        instance=instance,
+        resources={**resources, "weather_source": WeatherSource(kind="synthetic")},
+        tags={
+            "dagster/asset_partition_range_start": f"{cities[0]}|{FIRST}",
+            "dagster/asset_partition_range_end": f"{cities[-1]}|{LAST}",
+        },
+    )
+
+
+START = datetime(2025, 6, 1, tzinfo=UTC)
+MINUTES = 120
+GOOD = ("B-IT-1", "B-IT-2")
+BAD = {
+    "B-IT-corrupt": ("corrupt", "corrupt"),
+    "B-IT-empty": ("empty", "empty"),
+    "B-IT-schema": ("wrong-schema", "wrong_schema"),
+}
+TIMEOUT_S = 420
+
+
+def landing_key(batch: str) -> str:
+    return f"bioreactor/{batch}.parquet"
+
+
+def wait_for_runs(instance: dg.DagsterInstance, keys: list[str], after: float) -> dict[str, dg.DagsterRun]:
+    """The newest run per landing key started after `after`, once every one has finished."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        runs: dict[str, dg.DagsterRun] = {}
+        for record in instance.get_run_records(dg.RunsFilter(job_name="bioreactor_ingest_job")):
+            key = record.dagster_run.tags.get("wharf/landing_key")
+            if key in keys and record.create_timestamp.timestamp() >= after and key not in runs:
+                runs[key] = record.dagster_run
+        if len(runs) == len(keys) and all(r.is_finished for r in runs.values()):
+            return runs
+        time.sleep(5)
+    raise AssertionError(f"the daemon did not finish runs for {keys} within {TIMEOUT_S} s")
+
+
+def quarantine_reason(batch: str) -> dict[str, Any]:
+    body = s3_client().get_object(Bucket="landing", Key=f"quarantine/{landing_key(batch)}.reason.json")[
+        "Body"
+    ]
+    reason: dict[str, Any] = json.loads(body.read())
+    return reason
+
+
+@pytest.fixture(scope="session")
+def landed(stack: dict[str, str], stack_instance: dg.DagsterInstance) -> dict[str, dg.DagsterRun]:
+    s3 = s3_client()
+    after = time.time() - 1
+    for batch in GOOD:
+        s3.put_object(
+            Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 7))
+        )
+    for batch, (mode, _) in BAD.items():
+        s3.put_object(Bucket="landing", Key=landing_key(batch), Body=bad_file(mode, batch, START, 7))
+    return wait_for_runs(stack_instance, [landing_key(b) for b in (*GOOD, *BAD)], after)

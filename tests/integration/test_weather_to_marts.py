@@ -7,18 +7,18 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from conftest import FIRST, LAST
 
 from weather.cities import CITIES
 from weather.source import WeatherSource, synthetic_payload
 
-FIRST, LAST = date(2025, 3, 1), date(2025, 3, 30)  # 30 days
 DAYS = (LAST - FIRST).days + 1
 WEATHER_MODELS = ["lake/staging/stg_weather", "marts/analytics/daily_weather_summary"]
 
 
 def _expected_daily_means() -> dict[tuple[str, date], float]:
     """Computed here from the source payload, not by the code under test."""
-    means = {}
+    means: dict[tuple[str, date], float] = {}
     for name, city in CITIES.items():
         hourly = synthetic_payload(city, FIRST, LAST)["hourly"]
         by_day: dict[date, list[float]] = defaultdict(list)
@@ -26,22 +26,6 @@ def _expected_daily_means() -> dict[tuple[str, date], float]:
             by_day[date.fromisoformat(stamp[:10])].append(value)
         means |= {(name, day): statistics.fmean(values) for day, values in by_day.items()}
     return means
-
-
-@pytest.fixture(scope="module")
-def backfill(resources: dict[str, Any], instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    from weather.assets import weather_observations
-
-    cities = sorted(CITIES)
-    return dg.materialize(
-        [weather_observations],
-        instance=instance,
-        resources={**resources, "weather_source": WeatherSource(kind="synthetic")},
-        tags={
-            "dagster/asset_partition_range_start": f"{cities[0]}|{FIRST}",
-            "dagster/asset_partition_range_end": f"{cities[-1]}|{LAST}",
-        },
-    )
 
 
 @pytest.fixture(scope="module")
