@@ -20,10 +20,13 @@ def _wait_until_idle(instance: dg.DagsterInstance) -> None:
         time.sleep(5)
 
 
-def test_the_nightly_run_builds_every_model(backfill: dg.ExecuteInProcessResult,
-                                             landed: dict[str, dg.DagsterRun],
-                                             stack_instance: dg.DagsterInstance,
-                                             instance: dg.DagsterInstance, resources: dict[str, Any]) -> None:
+def test_the_nightly_run_builds_every_model(
+    backfill: dg.ExecuteInProcessResult,
+    landed: dict[str, dg.DagsterRun],
+    stack_instance: dg.DagsterInstance,
+    instance: dg.DagsterInstance,
+    resources: dict[str, Any],
+) -> None:
     from analytics.automation import nightly_dbt_build
     from analytics.definitions import defs
 
@@ -37,5 +40,6 @@ def test_the_nightly_run_builds_every_model(backfill: dg.ExecuteInProcessResult,
     assert result.success
     overview = resources["trino"].query(
         "select batch_id, readings from marts.analytics.mart_bioreactor_overview "
-        "where batch_id like 'B-IT-%' order by batch_id")
+        "where batch_id like 'B-IT-%' order by batch_id"
+    )
     assert overview == [(batch, MINUTES) for batch in GOOD]
