@@ -9,7 +9,6 @@ RUN := $(UV) run --frozen
 export WHARF_CACHE ?= $(HOME)/.cache/wharf
 export UV_CACHE_DIR ?= $(WHARF_CACHE)/uv
 PYTEST := $(RUN) pytest
-DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: help
 help: ## List the targets
@@ -25,10 +24,8 @@ dbt-manifest: install ## Parse the dbt project into dbt_project/target/manifest.
 	cd dbt_project && $(RUN) dbt parse --profiles-dir . --quiet
 
 .PHONY: dev
-dev: dbt-manifest ## Run `dagster dev` with every code location of the registry (embedded profile by default)
-	@mkdir -p build $(DAGSTER_HOME)
-	$(RUN) python -m wharf_infra.registry workspace > build/workspace.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) dagster dev -w build/workspace.yaml
+dev: dbt-manifest ## `dagster dev` on :3000 with every registry location: on the native stack if it runs, else embedded
+	$(RUN) python -m wharf_infra.dev
 
 .PHONY: lint
 lint: install ## ruff (lint and format check) and mypy

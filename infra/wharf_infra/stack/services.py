@@ -38,9 +38,13 @@ class Postgres:
             Path(f"/var/lib/wharf-stack/{digest}/postgres") if self.as_root else settings().data("postgres")
         )
 
-    def _run(self, *argv: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *argv: str | Path, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
-        return subprocess.run([*prefix, *map(str, argv)], capture_output=True, text=True, check=check)
+        return subprocess.run(
+            [*prefix, *map(str, argv)], capture_output=True, text=True, check=check, input=stdin
+        )
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         return self._run(
@@ -53,8 +57,8 @@ class Postgres:
             database,
             "-v",
             "ON_ERROR_STOP=1",
-            "-tAc",
-            sql,
+            "-tA",
+            stdin=sql,  # not on the command line: role passwords are in it
         ).stdout.strip()
 
     def up(self) -> None:
@@ -190,18 +194,26 @@ class Nessie:
                 "nessie.version.store.persist.jdbc.datasource": "postgresql",
                 "quarkus.datasource.postgresql.jdbc.url": f"jdbc:postgresql://{LOOPBACK}:{settings().ports['postgres']}/nessie",
                 "quarkus.datasource.postgresql.username": "nessie",
-                "quarkus.datasource.postgresql.password": credentials()["postgres"]["nessie"],
                 "nessie.catalog.default-warehouse": "lake",
                 "nessie.catalog.warehouses.lake.location": "s3://lake/",
                 "nessie.catalog.service.s3.default-options.endpoint": settings().url("minio"),
                 "nessie.catalog.service.s3.default-options.path-style-access": "true",
                 "nessie.catalog.service.s3.default-options.region": "us-east-1",
                 "nessie.catalog.service.s3.default-options.access-key": "urn:nessie-secret:quarkus:wharf-s3",
-                "wharf-s3.name": root["user"],
-                "wharf-s3.secret": root["password"],
             }
+            # Secrets go in a file Quarkus reads from its working directory, not on the command line.
+            workdir = settings().state_dir / "nessie"
+            (workdir / "config").mkdir(parents=True, exist_ok=True)
+            secret_file = workdir / "config" / "application.properties"
+            secret_file.touch(mode=0o600)
+            secret_file.write_text(
+                f"quarkus.datasource.postgresql.password={credentials()['postgres']['nessie']}\n"
+                f"wharf-s3.name={root['user']}\nwharf-s3.secret={root['password']}\n"
+            )
             processes.start(
-                self.name, [java, "-Xmx768m", *(f"-D{k}={v}" for k, v in props.items()), "-jar", jar]
+                self.name,
+                [java, "-Xmx768m", *(f"-D{k}={v}" for k, v in props.items()), "-jar", jar],
+                cwd=workdir,
             )
         processes.wait_until(self.name, self.healthy, 180)
 
