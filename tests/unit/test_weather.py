@@ -161,8 +161,13 @@ def test_a_backfill_is_one_run_over_every_city_day(
 def test_rerunning_a_partition_replaces_it_without_duplicates(
     resources: dict[str, Any], instance: dg.DagsterInstance
 ) -> None:
-    for key in ("madrid|2025-05-01", "madrid|2025-05-02", "madrid|2025-05-01"):
+    for key in ("madrid|2025-05-01", "madrid|2025-05-02"):
         _materialize([weather_observations], resources, instance, partition_key=key)
+    snapshot = resources["iceberg"].table(WEATHER_OBSERVATIONS).current_snapshot().snapshot_id
+    rerun = _materialize([weather_observations], resources, instance, partition_key="madrid|2025-05-01")
+    metadata = rerun.asset_materializations_for_node("lake__raw__weather_observations")[0].metadata
+    assert metadata["changed"].value is False and metadata["rows_written"].value == 0
+    assert resources["iceberg"].table(WEATHER_OBSERVATIONS).current_snapshot().snapshot_id == snapshot
     rows = resources["iceberg"].read(WEATHER_OBSERVATIONS).sort_by("observed_at")
     assert rows.num_rows == 48
     expected = SYNTHETIC.observations("madrid", date(2025, 5, 1), date(2025, 5, 2))

@@ -165,9 +165,12 @@ def build_channel_group_asset(group: str, channels: tuple[str, ...]) -> dg.Asset
         if readings.num_rows == 0:
             raise dg.Failure(f"batch {batch_id} has no rows in {BIOREACTOR_READINGS.trino_name}")
         rows = pa.Table.from_pylist(channel_stats(batch_id, readings, channels), schema=spec.arrow_schema)
-        table = iceberg.replace(spec, rows, EqualTo("batch_id", batch_id))
+        table, changed = iceberg.replace(spec, rows, EqualTo("batch_id", batch_id))
         return dg.MaterializeResult(
-            metadata={**table_metadata(spec, rows, table), "excursions": sum(rows["excursions"].to_pylist())}
+            metadata={
+                **table_metadata(spec, rows, table, changed),
+                "excursions": sum(rows["excursions"].to_pylist()),
+            }
         )
 
     return _channel_group

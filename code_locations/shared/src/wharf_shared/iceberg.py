@@ -74,11 +74,25 @@ class IcebergCatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         table.append(rows.select(spec.arrow_schema.names).cast(spec.arrow_schema))
         return table
 
-    def replace(self, spec: IcebergTable, rows: pa.Table, where: BooleanExpression) -> Table:
-        """Delete the rows `where` selects and add `rows`, in one commit (idempotent re-runs)."""
+    def replace(self, spec: IcebergTable, rows: pa.Table, where: BooleanExpression) -> tuple[Table, bool]:
+        """Swap the rows `where` selects for `rows` in one commit; return (table, whether it changed).
+
+        When the stored rows already equal `rows`, nothing is committed: re-running an unchanged
+        partition costs a read, not a rewrite, and leaves no new snapshot behind.
+        """
         table = self.table(spec)
-        table.overwrite(rows.select(spec.arrow_schema.names).cast(spec.arrow_schema), overwrite_filter=where)
-        return table
+        new = rows.select(spec.arrow_schema.names).cast(spec.arrow_schema)
+        if _same_rows(table.scan(row_filter=where).to_arrow(), new):
+            return table, False
+        table.overwrite(new, overwrite_filter=where)
+        return table, True
 
     def read(self, spec: IcebergTable, where: BooleanExpression | None = None) -> pa.Table:
         return self.table(spec).scan(row_filter=where or AlwaysTrue()).to_arrow()
+
+
+def _same_rows(stored: pa.Table, new: pa.Table) -> bool:
+    if stored.num_rows != new.num_rows:
+        return False
+    order = [(name, "ascending") for name in new.schema.names]
+    return bool(stored.select(new.schema.names).cast(new.schema).sort_by(order).equals(new.sort_by(order)))

@@ -21,7 +21,7 @@ def _markdown_preview(rows: pa.Table) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(spec: IcebergTable, rows: pa.Table, table: Table) -> dict[str, Any]:
+def table_metadata(spec: IcebergTable, rows: pa.Table, table: Table, changed: bool = True) -> dict[str, Any]:
     """Metadata for a commit of `rows` to `table`.
 
     One run may write many partitions and Dagster attaches the same metadata to each, so the
@@ -29,7 +29,8 @@ def table_metadata(spec: IcebergTable, rows: pa.Table, table: Table) -> dict[str
     """
     schema = dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in rows.schema])
     metadata: dict[str, Any] = {
-        "rows_written": rows.num_rows,
+        "rows_written": rows.num_rows if changed else 0,
+        "changed": changed,
         "dagster/column_schema": schema,
         "dagster/table_name": spec.trino_name,
         "preview": dg.MetadataValue.md(_markdown_preview(rows)),

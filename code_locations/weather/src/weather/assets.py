@@ -63,10 +63,10 @@ def weather_observations(
         for first, last in contiguous_spans(days)
     ]
     rows = pa.concat_tables(batches)
-    table = iceberg.replace(WEATHER_OBSERVATIONS, rows, _days_of(city_days))
+    table, changed = iceberg.replace(WEATHER_OBSERVATIONS, rows, _days_of(city_days))
     context.log.info(f"{rows.num_rows} rows for {sum(map(len, city_days.values()))} city-days")
     return dg.MaterializeResult(
-        metadata=table_metadata(WEATHER_OBSERVATIONS, rows, table),
+        metadata=table_metadata(WEATHER_OBSERVATIONS, rows, table, changed),
         check_results=observation_check_results(rows),
     )
 
@@ -90,8 +90,8 @@ def weather_nowcast(
     in_hour = pc.equal(rows["observed_at"], pa.scalar(window.start, rows.schema.field("observed_at").type))
     rows = rows.filter(in_hour)
     hour = window.start.isoformat()
-    table = iceberg.replace(WEATHER_NOWCAST, rows, EqualTo("observed_at", hour))
-    return dg.MaterializeResult(metadata=table_metadata(WEATHER_NOWCAST, rows, table))
+    table, changed = iceberg.replace(WEATHER_NOWCAST, rows, EqualTo("observed_at", hour))
+    return dg.MaterializeResult(metadata=table_metadata(WEATHER_NOWCAST, rows, table, changed))
 
 
 def _monthly_rollup(rows: pa.Table, city: str, month: date) -> pa.Table:
@@ -147,10 +147,10 @@ def weather_monthly(
             f"{WEATHER_OBSERVATIONS.trino_name} for that month first"
         )
     rollup = _monthly_rollup(observed, city, month)
-    table = iceberg.replace(
+    table, changed = iceberg.replace(
         WEATHER_MONTHLY, rollup, And(EqualTo("city", city), EqualTo("month", month.isoformat()))
     )
-    return dg.MaterializeResult(metadata=table_metadata(WEATHER_MONTHLY, rollup, table))
+    return dg.MaterializeResult(metadata=table_metadata(WEATHER_MONTHLY, rollup, table, changed))
 
 
 weather_freshness_checks = dg.build_last_update_freshness_checks(
