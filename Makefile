@@ -68,8 +68,9 @@ test-integration: dbt-manifest ## Integration tier: the data path on the native 
 	$(PYTEST) -m integration
 
 .PHONY: bench
-bench: dbt-manifest ## Benchmarks that print figures: code-location load time against bare imports
+bench: dbt-manifest ## Benchmarks that print figures: location load times; backfills and re-runs on the native stack
 	$(RUN) python tests/bench/load_time.py
+	$(RUN) python -W ignore tests/bench/backfill.py
 
 .PHONY: clean
 clean: ## Remove build output and local state (not the uv or download caches)

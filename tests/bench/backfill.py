@@ -1,0 +1,135 @@
+"""Backfill figures on the native stack (started here if it is not running, and stopped after).
+
+1. A 365-day backfill of one city as one run, against one run per partition over the same days.
+2. Re-running an unchanged partition, against its first run.
+3. Peak resident memory of the stack's processes while 1 and 2 run.
+
+Runs use an in-memory Dagster instance so that only the data path (source → Iceberg commit through
+Nessie to MinIO) is measured. Writes the city `madrid` for 2025 into the stack's lake.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+import psutil
+
+from wharf_infra.stack import __main__ as stack_cli
+from wharf_infra.stack.dagster import platform_env
+from wharf_infra.stack.settings import settings
+
+CITY = "madrid"
+FIRST = date(2025, 1, 1)
+DAYS = 365
+
+
+def _stack_pids() -> list[int]:
+    pids = []
+    for service in ("minio", "nessie", "trino", "dagster", "dagster-daemon"):
+        path = settings().pid_file(service)
+        if path.exists():
+            pids.append(int(path.read_text()))
+    pids += [p.pid for p in psutil.process_iter(["name", "username"]) if p.info["name"] == "postgres"]
+    return pids
+
+
+class PeakMemory:
+    """Samples the summed RSS of the stack's processes (and their children) twice a second."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for pid in _stack_pids():
+                try:
+                    process = psutil.Process(pid)
+                    total += sum(p.memory_info().rss for p in (process, *process.children(recursive=True)))
+                except psutil.Error:
+                    continue
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run(resources: dict[str, Any], **kwargs: Any) -> tuple[float, int]:
+    from weather.assets import weather_observations
+
+    started = time.perf_counter()
+    result = dg.materialize(
+        [weather_observations], resources=resources, instance=dg.DagsterInstance.ephemeral(), **kwargs
+    )
+    assert result.success
+    seconds = time.perf_counter() - started
+    rows = result.asset_materializations_for_node("lake__raw__weather_observations")[0].metadata[
+        "rows_written"
+    ]
+    return seconds, int(rows.value)  # type: ignore[arg-type]
+
+
+def main() -> None:
+    started_here = not all(service.healthy() for service in stack_cli.services())
+    if started_here:
+        stack_cli.up()
+    os.environ.update(platform_env())
+    from weather.source import WeatherSource
+    from wharf_shared.profiles import shared_resources
+
+    resources = {**shared_resources("platform"), "weather_source": WeatherSource(kind="synthetic")}
+    last = FIRST + timedelta(days=DAYS - 1)
+    keys = [f"{CITY}|{FIRST + timedelta(days=i)}" for i in range(DAYS)]
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        with PeakMemory() as memory:
+            # Clear the year so both ways write every day.
+            resources["trino"].query(
+                f"delete from lake.raw.weather_observations where city = '{CITY}' "
+                f"and obs_date between date '{FIRST}' and date '{last}'"
+            )
+            one_seconds, one_rows = _run(
+                resources,
+                tags={
+                    "dagster/asset_partition_range_start": keys[0],
+                    "dagster/asset_partition_range_end": keys[-1],
+                },
+            )
+            resources["trino"].query(
+                f"delete from lake.raw.weather_observations where city = '{CITY}' "
+                f"and obs_date between date '{FIRST}' and date '{last}'"
+            )
+            per_partition = [_run(resources, instance, partition_key=key) for key in keys]
+            many_seconds = sum(s for s, _ in per_partition)
+            many_rows = sum(r for _, r in per_partition)
+            first_seconds, _ = per_partition[0]
+            rerun_seconds, rerun_rows = _run(resources, instance, partition_key=keys[0])
+    finally:
+        if started_here:
+            stack_cli.down()
+    print(f"\n{DAYS}-day backfill of {CITY}")
+    print(f"  one run:              {one_rows:>7} rows  {one_seconds:8.2f} s")
+    print(f"  one run per day:      {many_rows:>7} rows  {many_seconds:8.2f} s  ({DAYS} runs)")
+    print(f"  speed-up:             {many_seconds / one_seconds:8.1f}x  (goal >= 10x)")
+    print("re-run of an unchanged partition")
+    print(f"  first run:            {first_seconds:8.3f} s")
+    print(f"  re-run:               {rerun_seconds:8.3f} s  ({rerun_rows} rows written)")
+    print(f"  ratio:                {100 * rerun_seconds / first_seconds:8.1f} %  (goal <= 10 %)")
+    print(f"peak resident memory of the stack: {memory.peak / 2**30:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
