@@ -67,13 +67,11 @@ class PeakMemory:
         self._thread.join()
 
 
-def _run(resources: dict[str, Any], **kwargs: Any) -> tuple[float, int]:
+def _run(resources: dict[str, Any], instance: dg.DagsterInstance, **kwargs: Any) -> tuple[float, int]:
     from weather.assets import weather_observations
 
     started = time.perf_counter()
-    result = dg.materialize(
-        [weather_observations], resources=resources, instance=dg.DagsterInstance.ephemeral(), **kwargs
-    )
+    result = dg.materialize([weather_observations], resources=resources, instance=instance, **kwargs)
     assert result.success
     seconds = time.perf_counter() - started
     rows = result.asset_materializations_for_node("lake__raw__weather_observations")[0].metadata[
@@ -103,6 +101,7 @@ def main() -> None:
             )
             one_seconds, one_rows = _run(
                 resources,
+                instance,
                 tags={
                     "dagster/asset_partition_range_start": keys[0],
                     "dagster/asset_partition_range_end": keys[-1],
