@@ -67,6 +67,10 @@ test-infra: install ## Infra tier: programs under mocks, rendered objects agains
 test-integration: dbt-manifest ## Integration tier: the data path on the native stack (started if not running)
 	$(PYTEST) -m integration
 
+.PHONY: smoke
+smoke: dbt-manifest ## Smoke suite against WHARF_SMOKE_TARGET=<target file>, or the native stack without one
+	$(PYTEST) -m smoke
+
 .PHONY: bench
 bench: dbt-manifest ## Benchmarks that print figures: location load times; backfills and re-runs on the native stack
 	$(RUN) python tests/bench/load_time.py

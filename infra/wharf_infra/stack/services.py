@@ -234,21 +234,40 @@ class Trino:
         return settings().cache_dir / f"trino-server-{settings().versions['trino']}"
 
     def _install(self) -> None:
-        """Unpack the server and only the plugins wharf uses (Trino loads every plugin it finds)."""
+        """Unpack the server and only the plugins wharf uses (Trino loads every plugin it finds).
+
+        Plugins hard-link the jars they share; a link's target may sit in a plugin left out, so
+        targets are unpacked too, into a staging folder that keeps only what is wanted.
+        """
         version = settings().versions["trino"]
-        wanted = ("lib/", "bin/", *(f"plugin/{p}/" for p in settings().trino_plugins))
+        wanted = ("lib", "bin", *(f"plugin/{p}" for p in settings().trino_plugins))
         missing = tuple(path for path in wanted if not (self.home / path).is_dir())
         if not missing:
             return
         tarball = maven_artifact(f"io.trino:trino-server:{version}:tar.gz", f"trino-server-{version}.tar.gz")
         print(f"  unpacking {', '.join(missing)} from {tarball.name}", flush=True)
         prefix = f"trino-server-{version}/"
+        staging = self.home.with_name(self.home.name + ".staging")
+        shutil.rmtree(staging, ignore_errors=True)
         with tarfile.open(tarball) as archive:
-            for member in archive:
-                relative = member.name.removeprefix(prefix)
-                if relative.startswith(missing) or (relative and "/" not in relative and member.isfile()):
-                    member.name = relative
-                    archive.extract(member, self.home, filter="data")
+            members = archive.getmembers()
+            by_name = {member.name: member for member in members}
+            keep = [
+                m
+                for m in members
+                if m.name.removeprefix(prefix).startswith(tuple(f"{p}/" for p in missing))
+                or (m.isfile() and m.name.count("/") == 1)
+            ]
+            link_targets = [by_name[m.linkname] for m in keep if m.islnk()]
+            archive.extractall(staging, members=[*link_targets, *keep], filter="data")
+        root = staging / prefix
+        for path in missing:
+            (self.home / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).rename(self.home / path)
+        for file in root.iterdir():
+            if file.is_file():
+                file.replace(self.home / file.name)
+        shutil.rmtree(staging)
 
     def _configure(self) -> Path:
         etc = settings().state_dir / "trino-etc"

@@ -1,0 +1,68 @@
+"""Smoke fixtures: the target, a GraphQL client for its Dagster, and a Trino resource for it."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from target import Target, from_file, native_stack
+
+from wharf_shared.trino import TrinoResource
+
+TIMEOUT_S = 30
+
+
+@pytest.fixture(scope="session")
+def target() -> Iterator[Target]:
+    path = os.environ.get("WHARF_SMOKE_TARGET")
+    if path:
+        yield from_file(Path(path))
+        return
+    from wharf_infra.stack import __main__ as stack_cli
+
+    started_here = not all(service.healthy() for service in stack_cli.services())
+    if started_here:
+        stack_cli.up()
+    yield native_stack()
+    if started_here:
+        stack_cli.down()
+
+
+class GraphQL:
+    def __init__(self, target: Target) -> None:
+        self.url = f"{target.dagster_url}/graphql"
+        self.session = requests.Session()
+        self.session.verify = target.verify_tls
+        if target.auth:
+            self.session.auth = target.auth
+
+    def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = self.session.post(
+            self.url, json={"query": query, "variables": variables}, timeout=TIMEOUT_S
+        )
+        assert response.status_code == 200, (
+            f"{self.url} answered {response.status_code}: {response.text[:300]}"
+        )
+        body = response.json()
+        assert "errors" not in body, f"GraphQL errors from {self.url}: {body['errors']}"
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@pytest.fixture(scope="session")
+def graphql(target: Target) -> GraphQL:
+    return GraphQL(target)
+
+
+@pytest.fixture(scope="session")
+def trino(target: Target) -> TrinoResource:
+    auth = target.auth
+    return TrinoResource(
+        host=target.trino["host"],
+        port=int(target.trino["port"]),
+        http_scheme=target.trino.get("scheme", "http"),
+        user=target.trino.get("user", "smoke"),
+        password=auth[1] if auth and target.trino.get("scheme") == "https" else None,
+    )

@@ -1,0 +1,57 @@
+"""What the smoke suite points at: URLs and credentials of a running wharf, from a YAML file.
+
+`WHARF_SMOKE_TARGET=<file>` names the target; without it the suite targets the native stack (and
+starts it when it is not running). A target file looks like:
+
+    dagster_url: https://dagster.wharf.localhost
+    trino: {host: trino.wharf.localhost, port: 443, scheme: https, user: admin}
+    auth: {user: admin, password: ...}          # the gateway's login, if any
+    marquez_url: https://marquez.wharf.localhost  # optional
+    kubeconfig: ~/.kube/config                  # optional: enables the Kubernetes checks
+    namespace: wharf
+    verify_tls: false                           # a local CA
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Target:
+    dagster_url: str
+    trino: dict[str, Any]
+    auth: tuple[str, str] | None = None
+    marquez_url: str | None = None
+    kubeconfig: Path | None = None
+    namespace: str = "wharf"
+    verify_tls: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def from_file(path: Path) -> Target:
+    raw = yaml.safe_load(path.read_text())
+    auth = raw.get("auth")
+    return Target(
+        dagster_url=raw["dagster_url"].rstrip("/"),
+        trino=raw["trino"],
+        auth=(auth["user"], auth["password"]) if auth else None,
+        marquez_url=raw.get("marquez_url"),
+        kubeconfig=Path(os.path.expanduser(raw["kubeconfig"])) if raw.get("kubeconfig") else None,
+        namespace=raw.get("namespace", "wharf"),
+        verify_tls=raw.get("verify_tls", True),
+    )
+
+
+def native_stack() -> Target:
+    from wharf_infra.stack.settings import LOOPBACK, settings
+
+    return Target(
+        dagster_url=settings().url("dagster"),
+        trino={"host": LOOPBACK, "port": settings().ports["trino"], "scheme": "http", "user": "smoke"},
+    )

@@ -1,0 +1,60 @@
+"""Checks only a Kubernetes target can answer; skipped with a reason when no kubeconfig is given."""
+
+from typing import Any
+
+import pytest
+import requests
+from target import Target
+
+from wharf_infra.registry import load_registry
+
+pytestmark = pytest.mark.usefixtures("kubernetes")
+
+
+@pytest.fixture(scope="module")
+def kubernetes(target: Target) -> Any:
+    if target.kubeconfig is None:
+        pytest.skip(
+            "no kubeconfig in the smoke target: Kubernetes checks need a cluster (make smoke on kind)"
+        )
+    from kubernetes import client, config
+
+    config.load_kube_config(str(target.kubeconfig))
+    return client
+
+
+def test_every_platform_pod_is_ready(kubernetes: Any, target: Target) -> None:
+    pods = kubernetes.CoreV1Api().list_namespaced_pod(target.namespace).items
+    running = [p for p in pods if p.status.phase == "Running"]
+    assert running
+    not_ready = [
+        p.metadata.name for p in running if not all(c.ready for c in (p.status.container_statuses or []))
+    ]
+    assert not_ready == []
+
+
+def test_runs_execute_in_jobs_with_the_location_image_resources_and_ttl(
+    kubernetes: Any, target: Target
+) -> None:
+    jobs = (
+        kubernetes.BatchV1Api()
+        .list_namespaced_job(target.namespace, label_selector="app.kubernetes.io/component=run_worker")
+        .items
+    )
+    assert jobs, "no Dagster run Jobs found"
+    weather = next(loc for loc in load_registry() if loc.name == "weather")
+    matching = [j for j in jobs if "wharf-weather" in j.spec.template.spec.containers[0].image]
+    assert matching, "no run Job used the weather location's image"
+    container = matching[0].spec.template.spec.containers[0]
+    assert container.resources.limits["memory"] == weather.limits.memory
+    assert all(j.spec.ttl_seconds_after_finished and j.spec.ttl_seconds_after_finished <= 3600 for j in jobs)
+
+
+def test_the_gateway_refuses_anonymous_requests_and_accepts_the_login(target: Target) -> None:
+    anonymous = requests.get(f"{target.dagster_url}/server_info", timeout=30, verify=target.verify_tls)
+    assert anonymous.status_code in (401, 302, 403)
+    assert target.auth is not None, "the Kubernetes target needs the gateway login (auth) in its description"
+    logged_in = requests.get(
+        f"{target.dagster_url}/server_info", timeout=30, auth=target.auth, verify=target.verify_tls
+    )
+    assert logged_in.status_code == 200
