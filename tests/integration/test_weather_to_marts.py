@@ -51,7 +51,8 @@ def test_a_30_day_backfill_of_3_cities_is_one_run(
 ) -> None:
     assert backfill.success
     rows = resources["trino"].query(
-        "select count(*), count(distinct city), count(distinct obs_date) from lake.raw.weather_observations"
+        "select count(*), count(distinct city), count(distinct obs_date) from lake.raw.weather_observations "
+        f"where obs_date between date '{FIRST}' and date '{LAST}'"
     )
     assert rows == [(DAYS * len(CITIES) * 24, len(CITIES), DAYS)]
 
@@ -61,7 +62,8 @@ def test_dbt_builds_the_marts_with_the_right_values(
 ) -> None:
     assert dbt_build.success
     rows = resources["trino"].query(
-        "select city, obs_date, hours_observed, temperature_mean_c from marts.analytics.daily_weather_summary"
+        "select city, obs_date, hours_observed, temperature_mean_c "
+        f"from marts.analytics.daily_weather_summary where obs_date between date '{FIRST}' and date '{LAST}'"
     )
     assert len(rows) == DAYS * len(CITIES)
     expected = _expected_daily_means()
