@@ -311,44 +311,41 @@ class Gateway(pulumi.ComponentResource):
             if r.protected
         ]
         auth = args.config.auth
+        login: str | None = None
         if auth.mode == "oidc":
             assert auth.oidc is not None and args.oidc_client_secret is not None
             secret(OIDC_SECRET, namespace, "gateway", {"client-secret": args.oidc_client_secret}, opts)
-            _custom(
-                "wharf-ui-auth",
-                "gateway.envoyproxy.io/v1alpha1",
-                "SecurityPolicy",
-                namespace,
-                {
-                    "targetRefs": protected,
-                    "oidc": {
-                        "provider": {"issuer": auth.oidc.issuer},
-                        "clientID": auth.oidc.client_id,
-                        "clientSecret": {"name": OIDC_SECRET},
-                        "scopes": ["openid", "email", "profile"],
-                    },
-                },
-                opts,
+            method: dict[str, Any] = {
+                "oidc": {
+                    "provider": {"issuer": auth.oidc.issuer},
+                    "clientID": auth.oidc.client_id,
+                    "clientSecret": {"name": OIDC_SECRET},
+                    "scopes": ["openid", "email", "profile"],
+                }
+            }
+        else:
+            passwords = {user: generated_password(f"ui-login-{user}", opts) for user in auth.basic_users}
+            first = auth.basic_users[0]
+            secret(
+                LOGIN_SECRET, namespace, "gateway", {"username": first, "password": passwords[first]}, opts
             )
-            return None
-        passwords = {user: generated_password(f"ui-login-{user}", opts) for user in auth.basic_users}
-        first = auth.basic_users[0]
-        secret(LOGIN_SECRET, namespace, "gateway", {"username": first, "password": passwords[first]}, opts)
-        htpasswd = pulumi.Output.all(*passwords.values()).apply(
-            lambda resolved: (
-                "\n".join(htpasswd_line(u, p) for u, p in zip(auth.basic_users, resolved, strict=True)) + "\n"
+            htpasswd = pulumi.Output.all(*passwords.values()).apply(
+                lambda resolved: (
+                    "\n".join(htpasswd_line(u, p) for u, p in zip(auth.basic_users, resolved, strict=True))
+                    + "\n"
+                )
             )
-        )
-        secret(BASIC_AUTH_SECRET, namespace, "gateway", {".htpasswd": pulumi.Output.secret(htpasswd)}, opts)
+            secret(
+                BASIC_AUTH_SECRET, namespace, "gateway", {".htpasswd": pulumi.Output.secret(htpasswd)}, opts
+            )
+            method = {"basicAuth": {"users": {"name": BASIC_AUTH_SECRET}}}
+            login = LOGIN_SECRET
         _custom(
             "wharf-ui-auth",
             "gateway.envoyproxy.io/v1alpha1",
             "SecurityPolicy",
             namespace,
-            {
-                "targetRefs": protected,
-                "basicAuth": {"users": {"name": BASIC_AUTH_SECRET}},
-            },
+            {"targetRefs": protected, **method},
             opts,
         )
-        return LOGIN_SECRET
+        return login
