@@ -19,20 +19,26 @@ class StackError(RuntimeError):
     """A service could not be obtained or started; the message says which and where its log is."""
 
 
-def running_pid(service: str) -> int | None:
-    path = settings().pid_file(service)
-    if not path.exists():
-        return None
-    pid = int(path.read_text().strip())
+def _alive(pid: int) -> bool:
+    """Whether `pid` still runs; a child of ours that has exited is reaped, not counted."""
     try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child, and it has exited: reap it
-            path.unlink(missing_ok=True)
-            return None
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     except ChildProcessError:
         pass  # started by another process (an earlier `stack up`)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
+        return False
+    return True
+
+
+def running_pid(service: str) -> int | None:
+    path = settings().pid_file(service)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip())
+    if not _alive(pid):
         path.unlink(missing_ok=True)
         return None
     return pid
@@ -67,9 +73,7 @@ def stop(service: str, timeout: float = 30.0) -> bool:
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             break
         time.sleep(0.3)
     else:
