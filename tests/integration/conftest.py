@@ -9,7 +9,6 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -103,10 +102,6 @@ def stack_instance(stack: dict[str, str]) -> Iterator[dg.DagsterInstance]:
     """The instance the stack's webserver and daemon use."""
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(stack["DAGSTER_HOME"])) as shared:
         yield shared
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ starts it when it is not running). A target file looks like:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ class Target:
     kubeconfig: Path | None = None
     namespace: str = "wharf"
     verify_tls: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def from_file(path: Path) -> Target:

@@ -26,11 +26,6 @@ def dataset_name(key: dg.AssetKey) -> str | None:
     return ".".join(path) if len(path) == 3 and path[0] in TABLE_CATALOGS else None
 
 
-def table_key(trino_name: str) -> dg.AssetKey:
-    """The asset key of a table, from its Trino name."""
-    return dg.AssetKey(trino_name.split("."))
-
-
 class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Sends OpenLineage run events to Marquez; does nothing when `url` is empty."""
 
