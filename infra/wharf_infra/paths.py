@@ -5,6 +5,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CODE_LOCATIONS_DIR = REPO_ROOT / "code_locations"
 REGISTRY_FILE = CODE_LOCATIONS_DIR / "registry.toml"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 BUILD_DIR = REPO_ROOT / "build"
 INFRA_DIR = REPO_ROOT / "infra"
 VERSIONS_FILE = INFRA_DIR / "versions.toml"

@@ -1,0 +1,111 @@
+"""Each code location installs alone from the lock, as images/Dockerfile does, and its code server
+starts with the command the Dagster chart runs and serves its repository."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from dagster._grpc.client import DagsterGrpcClient
+from dagster._serdes import deserialize_value
+
+from wharf_infra.paths import DBT_PROJECT_DIR, REPO_ROOT
+from wharf_infra.registry import CodeLocation, load_registry
+
+DOCKERFILE = REPO_ROOT / "images" / "Dockerfile"
+START_TIMEOUT_S = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _install_alone(location: CodeLocation, venv: Path) -> None:
+    """`uv sync --frozen --no-dev --no-editable --package <location>`, the recipe's install step."""
+    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` names itself in $UV
+    assert uv, "uv is needed (make install puts it on PATH)"
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
+    result = subprocess.run(
+        [uv, "sync", "--frozen", "--no-dev", "--no-editable", "--package", location.package],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("location", load_registry(), ids=lambda loc: loc.name)
+def test_location_installs_alone_and_serves_its_repository(location: CodeLocation, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    _install_alone(location, venv)
+    installed = {
+        p.name.split("-")[0].lower() for p in (venv / "lib").glob("python3*/site-packages/*.dist-info")
+    }
+    assert {"dagster", "dagster_postgres", "dagster_k8s", "dagster_aws"} <= installed
+    other = {loc.package for loc in load_registry()} - {location.package}
+    assert not other & installed, f"{location.name} pulled in other locations: {other & installed}"
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "WHARF_DATA_DIR": str(tmp_path / "data"),
+        "WHARF_DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+    }
+    server = subprocess.Popen(
+        [
+            venv / "bin" / "dagster",
+            "api",
+            "grpc",
+            "--module-name",
+            location.module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            check = subprocess.run(
+                [venv / "bin" / "dagster", "api", "grpc-health-check", "--port", str(port)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
+            if check.returncode == 0:
+                break
+            assert server.poll() is None, server.stdout.read().decode()[-2000:] if server.stdout else ""
+            assert time.monotonic() < deadline, f"{location.name} code server not healthy: {check.stdout}"
+            time.sleep(1)
+        response = DagsterGrpcClient(port=port, host="127.0.0.1").list_repositories()
+        repositories = deserialize_value(response) if isinstance(response, str) else response
+        names = [symbol.repository_name for symbol in repositories.repository_symbols]
+        assert names == ["__repository__"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_recipe_is_pinned_multi_stage_and_non_root() -> None:
+    text = DOCKERFILE.read_text()
+    assert text.count("\nFROM ") >= 3
+    assert "uv sync --frozen --no-dev --no-editable" in text
+    assert "USER 10001" in text
+    assert ":latest" not in text
