@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from dagster._grpc.client import DagsterGrpcClient
+from dagster._grpc.types import ListRepositoriesResponse
 from dagster._serdes import deserialize_value
 
 from wharf_infra.paths import DBT_PROJECT_DIR, REPO_ROOT
@@ -95,7 +96,7 @@ def test_location_installs_alone_and_serves_its_repository(location: CodeLocatio
             assert time.monotonic() < deadline, f"{location.name} code server not healthy: {check.stdout}"
             time.sleep(1)
         response = DagsterGrpcClient(port=port, host="127.0.0.1").list_repositories()
-        repositories = deserialize_value(response) if isinstance(response, str) else response
+        repositories = deserialize_value(response, ListRepositoriesResponse)
         names = [symbol.repository_name for symbol in repositories.repository_symbols]
         assert names == ["__repository__"]
     finally:
