@@ -53,6 +53,10 @@ stack-down: install ## Stop the native stack (WIPE=1 also deletes its data)
 stack-status: install ## Show which native services run, and where
 	$(RUN) python -m wharf_infra.stack status
 
+.PHONY: images
+images: install ## Build each location's image (content tag; unchanged ones are skipped) and load them into kind; needs Docker
+	$(RUN) python -m wharf_infra.images
+
 STACK ?= local
 
 .PHONY: render

@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -110,3 +111,15 @@ def test_the_recipe_is_pinned_multi_stage_and_non_root() -> None:
     assert "uv sync --frozen --no-dev --no-editable" in text
     assert "USER 10001" in text
     assert ":latest" not in text
+
+
+def test_make_images_names_the_missing_docker_engine(tmp_path: Path) -> None:
+    fake_docker = tmp_path / "docker"
+    fake_docker.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    fake_docker.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "wharf_infra.images"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "needs a running Docker engine" in result.stderr and "docker info" in result.stderr
