@@ -81,9 +81,7 @@ def _run(resources: dict[str, Any], instance: dg.DagsterInstance, **kwargs: Any)
 
 
 def main() -> None:
-    started_here = not all(service.healthy() for service in stack_cli.services())
-    if started_here:
-        stack_cli.up()
+    started_here = stack_cli.ensure_up()
     os.environ.update(platform_env())
     from weather.source import WeatherSource
     from wharf_shared.profiles import shared_resources

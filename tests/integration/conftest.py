@@ -29,10 +29,6 @@ LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate")
 TEST_DATABASE = "dagster_test"
 
 
-def _all_up() -> bool:
-    return all(service.healthy() for service in stack_cli.services())
-
-
 def _reset_lake(trino: object) -> None:
     query = trino.query  # type: ignore[attr-defined]
     for schema in LAKE_SCHEMAS:
@@ -54,9 +50,7 @@ def _reset_lake(trino: object) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[dict[str, str]]:
-    started_here = not _all_up()
-    if started_here:
-        stack_cli.up()
+    started_here = stack_cli.ensure_up()
     env = platform_env()
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)

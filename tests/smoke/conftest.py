@@ -22,9 +22,7 @@ def target() -> Iterator[Target]:
         return
     from wharf_infra.stack import __main__ as stack_cli
 
-    started_here = not all(service.healthy() for service in stack_cli.services())
-    if started_here:
-        stack_cli.up()
+    started_here = stack_cli.ensure_up()
     yield native_stack()
     if started_here:
         stack_cli.down()

@@ -24,6 +24,14 @@ def services() -> list[Service]:
     return [Postgres(), Minio(), Nessie(), Trino(), Dagster()]
 
 
+def ensure_up() -> bool:
+    """Start the stack unless every service already runs; return whether this call started it."""
+    if all(service.healthy() for service in services()):
+        return False
+    up()
+    return True
+
+
 def up() -> None:
     for service in services():
         print(f"{service.name}: starting", file=sys.stderr, flush=True)

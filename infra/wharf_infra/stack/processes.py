@@ -82,12 +82,17 @@ def stop(service: str, timeout: float = 30.0) -> bool:
     return True
 
 
-def http_ok(url: str, timeout: float = 3.0) -> bool:
+def http_get(url: str, timeout: float = 3.0) -> bytes | None:
+    """The body of a 2xx answer from `url` (loopback only), or None when there is none (yet)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return 200 <= int(response.status) < 300
+            return response.read() if 200 <= int(response.status) < 300 else None
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
+        return None
+
+
+def http_ok(url: str, timeout: float = 3.0) -> bool:
+    return http_get(url, timeout) is not None
 
 
 def _log_tail(service: str, lines: int = 15) -> str:

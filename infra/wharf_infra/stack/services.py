@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -354,14 +355,9 @@ class Trino:
         processes.wait_until(self.name, self.healthy, 240)
 
     def healthy(self) -> bool:
-        import json
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(f"{settings().url('trino')}/v1/info", timeout=3) as response:
-                return json.load(response).get("starting") is False
-        except OSError:
-            return False
+        """Up means answering and done starting (catalogs loaded)."""
+        body = processes.http_get(f"{settings().url('trino')}/v1/info")
+        return body is not None and json.loads(body).get("starting") is False
 
     def down(self) -> None:
         processes.stop(self.name, timeout=60)
