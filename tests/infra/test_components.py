@@ -70,6 +70,11 @@ def test_trino_catalogs_point_at_nessie_and_postgres(stack: Rendered) -> None:
     assert lake["iceberg.rest-catalog.uri"] == "http://nessie.wharf.svc:19120/iceberg"
     assert marts["connector.name"] == "postgresql"
     assert marts["connection-url"] == "jdbc:postgresql://wharf-pg-rw.wharf.svc:5432/marts"
+    # Behind the gateway, nextUri links must say https and the public host.
+    assert (
+        "http-server.process-forwarded=true"
+        in stack.releases()["trino"]["values"]["additionalConfigProperties"]
+    )
 
 
 def test_nessie_stores_versions_in_postgres_and_the_lake_in_the_object_store(stack: Rendered) -> None:
@@ -102,6 +107,12 @@ def test_routes_and_auth(stack: Rendered) -> None:
     assert routes["dagster"]["spec"]["hostnames"] == [f"dagster.{domain}"]
     policy = stack.named("SecurityPolicy", "wharf-ui-auth")["spec"]
     assert {t["name"] for t in policy["targetRefs"]} == {"dagster", "marquez", "trino"}
+    for name in ("dagster", "marquez", "trino"):
+        for rule in routes[name]["spec"]["rules"]:
+            removed = [f["requestHeaderModifier"]["remove"] for f in rule["filters"]]
+            assert removed == [["Authorization"]], f"{name}: the gateway login must not reach the backend"
+    if "minio" in routes:
+        assert routes["minio"]["spec"]["rules"][0]["filters"] == []
     if stack.stack == "local":
         assert policy["basicAuth"]["users"]["name"] == "wharf-basic-auth"
     else:

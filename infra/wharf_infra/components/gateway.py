@@ -28,6 +28,10 @@ HTTP_PORT = 80
 LOGIN_SECRET = "wharf-ui-login"
 BASIC_AUTH_SECRET = "wharf-basic-auth"
 OIDC_SECRET = "wharf-oidc-client"
+STRIP_AUTHORIZATION = {
+    "type": "RequestHeaderModifier",
+    "requestHeaderModifier": {"remove": ["Authorization"]},
+}
 
 
 @dataclass(frozen=True)
@@ -210,19 +214,21 @@ class Gateway(pulumi.ComponentResource):
             after_gateway,
         )
         for route in args.routes:
+            # The gateway's login stays at the gateway: Trino, for one, refuses a password over
+            # its plain-HTTP listener. Route filters apply after the SecurityPolicy has checked it.
+            filters = [STRIP_AUTHORIZATION] if route.protected else []
+            backends = [
+                *route.extra_paths,
+                ("/", route.service, route.port),
+            ]
             rules: list[dict[str, Any]] = [
                 {
                     "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+                    "filters": filters,
                     "backendRefs": [{"name": service, "port": port}],
                 }
-                for prefix, service, port in route.extra_paths
+                for prefix, service, port in backends
             ]
-            rules.append(
-                {
-                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                    "backendRefs": [{"name": route.service, "port": route.port}],
-                }
-            )
             _custom(
                 route.name,
                 "gateway.networking.k8s.io/v1",
