@@ -57,6 +57,14 @@ stack-status: install ## Show which native services run, and where
 images: install ## Build each location's image (content tag; unchanged ones are skipped) and load them into kind; needs Docker
 	$(RUN) python -m wharf_infra.images
 
+.PHONY: cluster
+cluster: install ## kind end to end: checks, cluster, images, platform, readiness, URLs and login (PLAN=1: print the steps)
+	$(RUN) python -W ignore -m wharf_infra.local_cluster up $(if $(PLAN),--plan)
+
+.PHONY: destroy
+destroy: install ## Remove the platform and cluster stacks, the kind cluster, the images and their state (PLAN=1: print)
+	$(RUN) python -W ignore -m wharf_infra.local_cluster down $(if $(PLAN),--plan)
+
 STACK ?= local
 
 .PHONY: render
@@ -71,9 +79,12 @@ test-infra: install ## Infra tier: programs under mocks, rendered objects agains
 test-integration: dbt-manifest ## Integration tier: the data path on the native stack (started if not running)
 	$(PYTEST) -m integration
 
+# `make smoke` targets the kind cluster once `make cluster` has written its target file.
+KIND_SMOKE_TARGET := $(WHARF_CACHE)/cluster/smoke-target.yaml
+
 .PHONY: smoke
-smoke: dbt-manifest ## Smoke suite against WHARF_SMOKE_TARGET=<target file>, or the native stack without one
-	$(PYTEST) -m smoke
+smoke: dbt-manifest ## Smoke suite: WHARF_SMOKE_TARGET, else the kind cluster of `make cluster`, else the native stack
+	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(wildcard $(KIND_SMOKE_TARGET)))" $(PYTEST) -m smoke
 
 .PHONY: bench
 bench: dbt-manifest ## Benchmarks that print figures: location load times; backfills and re-runs on the native stack

@@ -7,8 +7,10 @@ user supplies (the OIDC client secret on cloud stacks) is a Pulumi secret of its
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -146,3 +148,11 @@ def parse(model: type[Model], raw: Any, key: str) -> Model:
             for e in error.errors()
         ]
         raise ConfigError("invalid stack configuration:\n" + "\n".join(problems)) from None
+
+
+def from_stack_file(model: type[Model], program: Path, stack: str, key: str) -> Model:
+    """Parse config `key` of `program`'s `Pulumi.<stack>.yaml` as the program would, for tools beside it."""
+    project = yaml.safe_load((program / "Pulumi.yaml").read_text())["name"]
+    raw = yaml.safe_load((program / f"Pulumi.{stack}.yaml").read_text()) or {}
+    qualified = f"{project}:{key}"
+    return parse(model, (raw.get("config") or {}).get(qualified), qualified)

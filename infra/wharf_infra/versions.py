@@ -26,6 +26,7 @@ class Versions:
     kind_node_image: str
     charts: dict[str, Chart]
     images: dict[str, str]
+    tools: dict[str, str]  # minimum versions of the laptop's tools for `make cluster`
 
     def chart(self, name: str) -> Chart:
         return self.charts[name]
@@ -43,4 +44,5 @@ def versions() -> Versions:
         kind_node_image=raw["kind_node_image"],
         charts={name: Chart(name=name, **spec) for name, spec in raw["charts"].items()},
         images=dict(raw["images"]),
+        tools=dict(raw["tools"]),
     )

@@ -9,6 +9,7 @@ import pytest
 import requests
 from target import Target, from_file, native_stack
 
+from wharf_infra.local_cluster.resolution import hostnames_resolved_to
 from wharf_shared.trino import TrinoResource
 
 TIMEOUT_S = 30
@@ -18,7 +19,12 @@ TIMEOUT_S = 30
 def target() -> Iterator[Target]:
     path = os.environ.get("WHARF_SMOKE_TARGET")
     if path:
-        yield from_file(Path(path))
+        described = from_file(Path(path))
+        if described.resolve is None:
+            yield described
+            return
+        with hostnames_resolved_to(*described.resolve):
+            yield described
         return
     from wharf_infra.stack import __main__ as stack_cli
 
@@ -63,4 +69,5 @@ def trino(target: Target) -> TrinoResource:
         http_scheme=target.trino.get("scheme", "http"),
         user=target.trino.get("user", "smoke"),
         password=auth[1] if auth and target.trino.get("scheme") == "https" else None,
+        ca_bundle=target.verify_tls if isinstance(target.verify_tls, str) else None,
     )

@@ -9,7 +9,10 @@ starts it when it is not running). A target file looks like:
     marquez_url: https://marquez.wharf.localhost  # optional
     kubeconfig: ~/.kube/config                  # optional: enables the Kubernetes checks
     namespace: wharf
-    verify_tls: false                           # a local CA
+    verify_tls: /path/to/ca.crt                 # true (system CAs), false, or a CA bundle
+    resolve: {domain: wharf.localhost, address: 127.0.0.1}  # optional: where the hostnames go
+
+`make cluster` writes one for the kind cluster (`~/.cache/wharf/cluster/smoke-target.yaml`).
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ class Target:
     marquez_url: str | None = None
     kubeconfig: Path | None = None
     namespace: str = "wharf"
-    verify_tls: bool = True
+    verify_tls: bool | str = True  # or the path of a CA bundle
+    resolve: tuple[str, str] | None = None  # (domain, address) for resolvers that ignore *.localhost
 
 
 def from_file(path: Path) -> Target:
     raw = yaml.safe_load(path.read_text())
-    auth = raw.get("auth")
+    auth, resolve = raw.get("auth"), raw.get("resolve")
     return Target(
         dagster_url=raw["dagster_url"].rstrip("/"),
         trino=raw["trino"],
@@ -44,6 +48,7 @@ def from_file(path: Path) -> Target:
         kubeconfig=Path(os.path.expanduser(raw["kubeconfig"])) if raw.get("kubeconfig") else None,
         namespace=raw.get("namespace", "wharf"),
         verify_tls=raw.get("verify_tls", True),
+        resolve=(resolve["domain"], resolve["address"]) if resolve else None,
     )
 
 

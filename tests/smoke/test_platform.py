@@ -98,12 +98,14 @@ def test_marquez_has_the_run_and_its_datasets(finished_run: str, target: Target)
         )
     import requests
 
-    response = requests.get(
-        f"{target.marquez_url}/api/v1/namespaces/wharf/jobs",
-        timeout=30,
-        auth=target.auth,
-        verify=target.verify_tls,
-    )
-    assert response.status_code == 200
-    jobs = {job["name"] for job in response.json()["jobs"]}
-    assert "weather_observations_job" in jobs
+    def get(path: str) -> dict[str, Any]:
+        url = f"{target.marquez_url}/api/v1/namespaces/wharf/jobs/weather_observations_job{path}"
+        response = requests.get(url, timeout=30, auth=target.auth, verify=target.verify_tls)
+        assert response.status_code == 200, f"{url} answered {response.status_code}: {response.text[:300]}"
+        body: dict[str, Any] = response.json()
+        return body
+
+    runs = [run["id"] for run in get("/runs")["runs"]]
+    assert finished_run in runs, f"Marquez has no run {finished_run} of the job (it has {runs[:5]})"
+    outputs = [dataset["name"] for dataset in get("")["outputs"]]
+    assert ".".join(ASSET_KEY["path"]) in outputs, f"the job's outputs in Marquez are {outputs}"

@@ -28,6 +28,7 @@ HTTP_PORT = 80
 LOGIN_SECRET = "wharf-ui-login"
 BASIC_AUTH_SECRET = "wharf-basic-auth"
 OIDC_SECRET = "wharf-oidc-client"
+CA_SECRET = "wharf-ca"  # the local stack's CA (cert-manager namespace); `make cluster` saves its ca.crt
 STRIP_AUTHORIZATION = {
     "type": "RequestHeaderModifier",
     "requestHeaderModifier": {"remove": ["Authorization"]},
@@ -281,14 +282,14 @@ class Gateway(pulumi.ComponentResource):
         # A self-signed root, a CA certificate from it, and the CA issuer the gateway uses.
         _custom("wharf-selfsigned", "cert-manager.io/v1", "ClusterIssuer", None, {"selfSigned": {}}, opts)
         _custom(
-            "wharf-ca",
+            CA_SECRET,
             "cert-manager.io/v1",
             "Certificate",
             args.cert_manager_namespace,
             {
                 "isCA": True,
                 "commonName": "wharf local CA",
-                "secretName": "wharf-ca",
+                "secretName": CA_SECRET,
                 "duration": "87600h",
                 "privateKey": {"algorithm": "ECDSA", "size": 256},
                 "issuerRef": {
@@ -304,7 +305,7 @@ class Gateway(pulumi.ComponentResource):
             "cert-manager.io/v1",
             "ClusterIssuer",
             None,
-            {"ca": {"secretName": "wharf-ca"}},
+            {"ca": {"secretName": CA_SECRET}},
             opts,
         )
         return "wharf-ca-issuer"

@@ -15,6 +15,7 @@ from wharf_infra.labels import labels, metadata, selector
 from wharf_infra.versions import versions
 
 NAME = "wharf-minio"
+ROOT_SECRET = f"{NAME}-root"  # the console login (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD)
 API_PORT = 9000
 CONSOLE_PORT = 9001
 REGION = "us-east-1"
@@ -87,9 +88,8 @@ class Minio(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         image = versions().image("minio")
         version = image.rsplit(":", 1)[-1]
-        root = f"{NAME}-root"
         secret(
-            root,
+            ROOT_SECRET,
             args.namespace,
             "object-store",
             {"MINIO_ROOT_USER": "wharf-root", "MINIO_ROOT_PASSWORD": generated_password("minio-root", child)},
@@ -125,7 +125,7 @@ class Minio(pulumi.ComponentResource):
             "minio",
             image,
             args=["server", "/data", "--console-address", f":{CONSOLE_PORT}"],
-            envFrom=[{"secretRef": {"name": root}}],
+            envFrom=[{"secretRef": {"name": ROOT_SECRET}}],
             env=[{"name": "MINIO_UPDATE", "value": "off"}],
             ports=[
                 {"name": "api", "containerPort": API_PORT},
@@ -200,7 +200,7 @@ class Minio(pulumi.ComponentResource):
                                 "setup",
                                 image,  # the server image ships `mc`
                                 command=["/bin/sh", "-c", setup_script()],
-                                envFrom=[{"secretRef": {"name": root}}],
+                                envFrom=[{"secretRef": {"name": ROOT_SECRET}}],
                                 env=setup_env,
                                 resources=resources("50m", "64Mi", "200m", "128Mi"),
                             )

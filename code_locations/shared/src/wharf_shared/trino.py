@@ -14,6 +14,7 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     user: str = "wharf"
     password: str | None = Field(default=None, description="Set only with https; basic auth")
     http_scheme: str = "http"
+    ca_bundle: str | None = Field(default=None, description="CA certificates for https (a private CA)")
     catalog: str = "lake"
     request_timeout_s: float = 300.0
 
@@ -34,6 +35,7 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             catalog=self.catalog,
             http_scheme=self.http_scheme,
             auth=auth,
+            verify=self.ca_bundle or True,
             request_timeout=self.request_timeout_s,
         ) as connection:
             cursor = connection.cursor()

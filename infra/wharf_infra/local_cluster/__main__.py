@@ -1,0 +1,41 @@
+"""`python -m wharf_infra.local_cluster up|down [--plan]` (what `make cluster` / `make destroy` run)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+
+from wharf_infra.local_cluster import plan, prerequisites
+from wharf_infra.local_cluster.workspace import Workspace
+
+TARGETS = {
+    "up": ("make cluster", plan.cluster_steps, prerequisites.TOOLS),
+    "down": ("make destroy", plan.destroy_steps, plan.DESTROY_TOOLS),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The local stack on kind: create (up) or remove (down).")
+    parser.add_argument("command", choices=sorted(TARGETS))
+    parser.add_argument("--plan", action="store_true", help="print every step instead of running them")
+    args = parser.parse_args(argv)
+    target, steps_of, tools = TARGETS[args.command]
+    workspace = Workspace.default()
+    steps = steps_of(workspace)
+    if args.plan:
+        print(f"{target} would run, in order:\n{plan.describe(steps, workspace)}")
+        if found := prerequisites.problems(tools):
+            listed = "\n".join(f"  - {p}" for p in found)
+            print(f"On this machine it would stop at step 1:\n{listed}")
+        return
+    try:
+        plan.run(steps, workspace)
+    except subprocess.CalledProcessError as error:
+        raise SystemExit(
+            f"{target} stopped: `{' '.join(map(str, error.cmd))}` exited with {error.returncode} "
+            "(its output is above). Fix the cause and re-run; finished steps are not redone."
+        ) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""What `make cluster` hands over: the local CA, the UI login, the smoke target, the URLs.
+
+The login and the CA are read from the cluster's Secrets (they are generated there and exist nowhere
+else); the files they go to are private to the user (mode 0600).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from wharf_infra.components.gateway import CA_SECRET, HTTPS_PORT, LOGIN_SECRET
+from wharf_infra.components.minio import ROOT_SECRET as MINIO_LOGIN_SECRET
+from wharf_infra.local_cluster.resolution import GATEWAY_ADDRESS
+from wharf_infra.local_cluster.workspace import PLATFORM_PROGRAM, PRIVATE_FILE, Workspace
+from wharf_infra.platform import CERT_MANAGER_NAMESPACE
+
+SMOKE_USER = "smoke"
+
+
+def secret_value(workspace: Workspace, namespace: str, name: str, key: str) -> str | None:
+    """One key of a Secret, decoded; None while the Secret (or the key) does not exist yet."""
+    kubeconfig = ["--kubeconfig", str(workspace.kubeconfig)]
+    result = subprocess.run(
+        ["kubectl", "get", "secret", name, "--namespace", namespace, *kubeconfig, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return None
+    encoded = json.loads(result.stdout).get("data", {}).get(key)
+    return base64.b64decode(encoded).decode() if encoded else None
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=PRIVATE_FILE, exist_ok=True)
+    path.chmod(PRIVATE_FILE)
+    path.write_text(text)
+
+
+def save_ca(workspace: Workspace) -> bool:
+    """Save the local CA's certificate, which TLS checks against; False until cert-manager made it."""
+    certificate = secret_value(workspace, CERT_MANAGER_NAMESPACE, CA_SECRET, "ca.crt")
+    if certificate is None:
+        return False
+    _write_private(workspace.ca_certificate, certificate)
+    return True
+
+
+def login(workspace: Workspace) -> tuple[str, str]:
+    """The generated UI login (basic auth at the gateway)."""
+    namespace = workspace.platform.namespace
+    user = secret_value(workspace, namespace, LOGIN_SECRET, "username")
+    password = secret_value(workspace, namespace, LOGIN_SECRET, "password")
+    if user is None or password is None:
+        raise SystemExit(f"the login Secret {namespace}/{LOGIN_SECRET} is missing or incomplete")
+    return user, password
+
+
+def smoke_target(workspace: Workspace, urls: dict[str, str], user: str, password: str) -> dict[str, object]:
+    """The smoke suite's description of this cluster (see tests/smoke/target.py)."""
+    config = workspace.platform
+    return {
+        "dagster_url": urls["dagster"],
+        "trino": {"host": config.host("trino"), "port": HTTPS_PORT, "scheme": "https", "user": SMOKE_USER},
+        "auth": {"user": user, "password": password},
+        "marquez_url": urls["marquez"],
+        "kubeconfig": str(workspace.kubeconfig),
+        "namespace": config.namespace,
+        "verify_tls": str(workspace.ca_certificate),
+        "resolve": {"domain": config.domain, "address": GATEWAY_ADDRESS},
+    }
+
+
+def announce(workspace: Workspace) -> None:
+    """Write the smoke target and print where everything is."""
+    outputs = workspace.stack_outputs(PLATFORM_PROGRAM)
+    urls = {str(k): str(v) for k, v in dict(outputs["urls"]).items()}  # type: ignore[call-overload]
+    user, password = login(workspace)
+    _write_private(
+        workspace.smoke_target, yaml.safe_dump(smoke_target(workspace, urls, user, password), sort_keys=False)
+    )
+    width = max(len(name) for name in urls)
+    print("\nwharf is up:")
+    for name, url in sorted(urls.items()):
+        print(f"  {name:<{width}}  {url}")
+    print(f"\nLogin (Dagster, Marquez, Trino): {user} / {password}")
+    minio_login = f"{workspace.platform.namespace}/{MINIO_LOGIN_SECRET}"
+    print(f"  (the MinIO console keeps its own login: Secret {minio_login})")
+    print(f"TLS: a local CA signs the certificates; trust {workspace.ca_certificate} or accept the warning.")
+    print(f"kubectl: export KUBECONFIG={workspace.kubeconfig}")
+    print(f"Smoke test it: make smoke   (target: {workspace.smoke_target})")

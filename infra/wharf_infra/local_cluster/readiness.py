@@ -1,0 +1,123 @@
+"""Wait until the platform serves: every chart release deployed, every pod Ready, the gateway up.
+
+`pulumi up` already waits for each resource it creates; this step waits for the whole (operators
+that create pods of their own, such as CloudNativePG's Postgres) and shows progress while it does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from wharf_infra.local_cluster.handoff import login, save_ca
+from wharf_infra.local_cluster.resolution import GATEWAY_ADDRESS, hostnames_resolved_to
+from wharf_infra.local_cluster.workspace import Workspace
+from wharf_infra.platform import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
+
+TIMEOUT_S = 900
+POLL_S = 5
+
+
+@dataclass(frozen=True)
+class PodReadiness:
+    ready: int
+    total: int
+    waiting: tuple[str, ...]  # namespace/name of pods not Ready yet
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.ready == self.total
+
+
+def pod_readiness(pod_list: dict[str, Any], namespaces: Iterable[str]) -> PodReadiness:
+    """Readiness of the long-running pods in `namespaces`, from `kubectl get pods -A -o json`."""
+    wanted = set(namespaces)
+    ready, waiting = 0, []
+    total = 0
+    for pod in pod_list.get("items", []):
+        meta, status = pod["metadata"], pod.get("status", {})
+        if meta["namespace"] not in wanted or status.get("phase") in ("Succeeded", "Failed"):
+            continue  # finished Job pods (migrations, runs) are not part of readiness
+        total += 1
+        conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
+        if conditions.get("Ready") == "True":
+            ready += 1
+        else:
+            waiting.append(f"{meta['namespace']}/{meta['name']}")
+    return PodReadiness(ready, total, tuple(sorted(waiting)))
+
+
+def undeployed_releases(release_list: list[dict[str, Any]]) -> list[str]:
+    """Releases from `helm list -A -o json` whose status is not `deployed`."""
+    return [
+        f"{r['namespace']}/{r['name']} ({r['status']})" for r in release_list if r["status"] != "deployed"
+    ]
+
+
+def _json(argv: list[str], workspace: Workspace) -> Any:
+    result = subprocess.run(
+        [*argv, "--kubeconfig", str(workspace.kubeconfig), "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout or "null")
+
+
+def _until(what: str, probe: Callable[[], str | None], deadline: float) -> None:
+    """Poll `probe` (None when done, else what it still waits for), printing changes as they come."""
+    last = ""
+    while (pending := probe()) is not None:
+        if pending != last:
+            print(f"  {what}: {pending}", flush=True)
+            last = pending
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"gave up after {TIMEOUT_S} s waiting for {what}: {pending}. "
+                "Inspect with `kubectl get pods -A` (KUBECONFIG as printed above)."
+            )
+        time.sleep(POLL_S)
+    print(f"  {what}: ready", flush=True)
+
+
+def wait(workspace: Workspace) -> None:
+    config = workspace.platform
+    namespaces = (config.namespace, OPERATOR_NAMESPACE, CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE)
+    deadline = time.monotonic() + TIMEOUT_S
+
+    def releases() -> str | None:
+        pending = undeployed_releases(_json(["helm", "list", "--all-namespaces"], workspace) or [])
+        return ", ".join(pending) or None
+
+    def pods() -> str | None:
+        state = pod_readiness(_json(["kubectl", "get", "pods", "--all-namespaces"], workspace), namespaces)
+        if state.done:
+            return None
+        return f"{state.ready}/{state.total} Ready; waiting for {', '.join(state.waiting[:4]) or 'pods'}"
+
+    def ca() -> str | None:
+        return None if save_ca(workspace) else "cert-manager has not issued the local CA yet"
+
+    def gateway() -> str | None:
+        url = f"https://{config.host('dagster')}/server_info"
+        verify = str(workspace.ca_certificate)
+        try:
+            with hostnames_resolved_to(config.domain, GATEWAY_ADDRESS):
+                anonymous = requests.get(url, timeout=10, verify=verify)
+                if anonymous.status_code != 401:
+                    return f"{url} answered {anonymous.status_code} without the login, not 401"
+                logged_in = requests.get(url, timeout=10, verify=verify, auth=login(workspace))
+        except requests.RequestException as error:
+            return f"{url} unreachable ({type(error).__name__})"
+        return None if logged_in.ok else f"{url} answered {logged_in.status_code} with the login"
+
+    _until("chart releases", releases, deadline)
+    _until("pods", pods, deadline)
+    _until("local CA", ca, deadline)
+    _until("gateway (TLS, login, Dagster behind it)", gateway, deadline)

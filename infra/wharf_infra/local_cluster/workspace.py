@@ -1,0 +1,128 @@
+"""Where `make cluster` keeps its state: a local Pulumi backend and the files it hands to you.
+
+Everything lives under `$WHARF_CACHE/cluster` (default `~/.cache/wharf/cluster`), outside the
+repository and out of git, so `make clean` cannot lose a running cluster's state:
+- `pulumi/`: the Pulumi backend (`file://`), the state of both `local` stacks;
+- `passphrase`: generated on first use (mode 0600); it encrypts the secrets in that state;
+- `kubeconfig`, `ca.crt`, `smoke-target.yaml`: written once the platform is up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from wharf_infra.cluster import CONFIG_KEY as CLUSTER_KEY
+from wharf_infra.config import ClusterConfig, PlatformConfig, from_stack_file
+from wharf_infra.paths import INFRA_DIR
+from wharf_infra.platform import CONFIG_KEY as PLATFORM_KEY
+
+STACK = "local"
+CLUSTER_PROGRAM = INFRA_DIR / "cluster"
+PLATFORM_PROGRAM = INFRA_DIR / "platform"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+# Pulumi writes the passphrase's salt into the stack file; it belongs to this laptop, not to git.
+SALT_LINE = re.compile(r"^encryptionsalt:.*\n?", re.MULTILINE)
+
+
+def stack_file(program: Path) -> Path:
+    return program / f"Pulumi.{STACK}.yaml"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def default(cls) -> Workspace:
+        cache = Path(os.environ.get("WHARF_CACHE", Path.home() / ".cache" / "wharf"))
+        return cls(cache / "cluster")
+
+    @property
+    def backend(self) -> Path:
+        return self.root / "pulumi"
+
+    @property
+    def passphrase(self) -> Path:
+        return self.root / "passphrase"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.root / "kubeconfig"
+
+    @property
+    def ca_certificate(self) -> Path:
+        return self.root / "ca.crt"
+
+    @property
+    def smoke_target(self) -> Path:
+        return self.root / "smoke-target.yaml"
+
+    @cached_property
+    def cluster(self) -> ClusterConfig:
+        return from_stack_file(ClusterConfig, CLUSTER_PROGRAM, STACK, CLUSTER_KEY)
+
+    @cached_property
+    def platform(self) -> PlatformConfig:
+        return from_stack_file(PlatformConfig, PLATFORM_PROGRAM, STACK, PLATFORM_KEY)
+
+    def env(self) -> dict[str, str]:
+        """What every command runs with, besides the caller's environment."""
+        return {
+            "PULUMI_BACKEND_URL": f"file://{self.backend}",
+            "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.passphrase),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "KUBECONFIG": str(self.kubeconfig),
+        }
+
+    def prepare(self) -> None:
+        """Create the backend folder and the passphrase, once; later runs reuse them."""
+        self.backend.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(PRIVATE_DIR)
+        if not self.passphrase.exists():
+            self.passphrase.touch(mode=PRIVATE_FILE)
+            self.passphrase.write_text(secrets.token_urlsafe(32) + "\n")
+
+    def stack_exists(self, program: Path) -> bool:
+        if not self.backend.is_dir():
+            return False
+        listed = subprocess.run(
+            ["pulumi", "stack", "ls", "--json"],
+            cwd=program,
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if listed.returncode != 0:
+            return False
+        return any(entry.get("name") == STACK for entry in json.loads(listed.stdout or "[]"))
+
+    def stack_outputs(self, program: Path) -> dict[str, object]:
+        shown = subprocess.run(
+            ["pulumi", "stack", "output", "--json", "--stack", STACK],
+            cwd=program,
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs: dict[str, object] = json.loads(shown.stdout)
+        return outputs
+
+
+def forget_encryption_salt(path: Path) -> bool:
+    """Remove the salt Pulumi wrote into a tracked stack file; True if there was one."""
+    text = path.read_text()
+    cleaned = SALT_LINE.sub("", text)
+    if cleaned == text:
+        return False
+    path.write_text(cleaned)
+    return True

@@ -1,0 +1,246 @@
+"""`make cluster` / `make destroy` as far as a machine without a Docker engine can take them: the plan
+they print, the prerequisite errors they stop with, and the pieces they hand over."""
+
+import http.server
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import requests
+import yaml
+
+from wharf_infra.local_cluster.handoff import smoke_target
+from wharf_infra.local_cluster.readiness import pod_readiness, undeployed_releases
+from wharf_infra.local_cluster.resolution import hostnames_resolved_to
+from wharf_infra.local_cluster.workspace import Workspace, forget_encryption_salt
+from wharf_infra.paths import INFRA_DIR, REPO_ROOT, VERSIONS_FILE
+
+STACK_FILES = [INFRA_DIR / program / "Pulumi.local.yaml" for program in ("cluster", "platform")]
+KIND_NAME = yaml.safe_load(STACK_FILES[0].read_text())["config"]["wharf-cluster:cluster"]["name"]
+MINIMUMS = tomllib.loads(VERSIONS_FILE.read_text())["tools"]
+
+
+def _cli(*args: str, cache: Path, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WHARF_CACHE": str(cache)}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "wharf_infra.local_cluster", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _position(text: str, needle: str) -> int:
+    assert needle in text, f"the plan does not contain {needle!r}:\n{text}"
+    return text.index(needle)
+
+
+def test_the_cluster_plan_lists_every_step_in_order_and_changes_nothing(tmp_path: Path) -> None:
+    before = [f.read_bytes() for f in STACK_FILES]
+    result = _cli("up", "--plan", cache=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plan = result.stdout
+    state = tmp_path / "cluster"
+    order = [
+        "Check the prerequisites: docker >= ",
+        f"Prepare the local Pulumi backend {state / 'pulumi'}",
+        "cd infra/cluster && pulumi stack select --create --secrets-provider passphrase local",
+        "cd infra/cluster && pulumi up --yes --skip-preview --stack local",
+        f"kind export kubeconfig --name {KIND_NAME} --kubeconfig {state / 'kubeconfig'}",
+        f"-m wharf_infra.images --registry wharf.local --kind-cluster {KIND_NAME}",
+        "cd infra/platform && pulumi stack select --create --secrets-provider passphrase local",
+        "cd infra/platform && pulumi up --yes --skip-preview --stack local",
+        "Wait for every chart release, every pod, the local CA and the gateway",
+        f"Write the smoke target {state / 'smoke-target.yaml'}",
+    ]
+    positions = [_position(plan, step) for step in order]
+    assert positions == sorted(positions), plan
+    assert f"PULUMI_BACKEND_URL=file://{state / 'pulumi'}" in plan
+    assert f"PULUMI_CONFIG_PASSPHRASE_FILE={state / 'passphrase'}" in plan
+    for tool, minimum in MINIMUMS.items():
+        assert f"{tool} >= {minimum}" in plan
+    assert list(tmp_path.iterdir()) == [], "a plan must not create state"
+    assert [f.read_bytes() for f in STACK_FILES] == before
+
+
+def test_the_destroy_plan_removes_both_stacks_the_cluster_the_images_and_the_state(tmp_path: Path) -> None:
+    result = _cli("down", "--plan", cache=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plan = result.stdout
+    order = [
+        "cd infra/cluster && pulumi destroy --yes --skip-preview --stack local",
+        "cd infra/platform && pulumi stack rm --yes --force --preserve-config local",
+        "cd infra/cluster && pulumi stack rm --yes --preserve-config local",
+        f"kind delete cluster --name {KIND_NAME}",
+        "Remove the code-location images wharf.local/wharf-*",
+        f"Remove {tmp_path / 'cluster'} (state, passphrase",
+    ]
+    positions = [_position(plan, step) for step in order]
+    assert positions == sorted(positions), plan
+    assert plan.count("(only if the `local` stack exists)") == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def _client_version(argv: list[str]) -> tuple[int, ...]:
+    shown = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    git_version = json.loads(shown)["clientVersion"]["gitVersion"]  # e.g. v1.32.4-dispatcher
+    return tuple(int(p) for p in git_version.lstrip("v").split("-")[0].split("."))
+
+
+def test_make_cluster_names_each_missing_stopped_or_old_tool_and_creates_nothing(tmp_path: Path) -> None:
+    """Only docker and kubectl (if this machine has them) are on PATH: the rest is missing."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    present = {}
+    for tool in ("docker", "kubectl"):
+        if found := shutil.which(tool):
+            (bin_dir / tool).symlink_to(found)
+            present[tool] = found
+    cache = tmp_path / "cache"
+    result = _cli("up", cache=cache, path=str(bin_dir))
+    assert result.returncode != 0
+    errors = result.stderr
+    assert "make cluster cannot start; fix these first:" in errors
+    for tool in ("kind", "helm", "pulumi"):
+        assert f"{tool} not found on PATH" in errors
+        assert f"Install {MINIMUMS[tool]} or newer" in errors
+    engine_runs = (
+        "docker" in present and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
+    if "docker" not in present:
+        assert "docker not found on PATH" in errors
+    elif not engine_runs:
+        assert "the Docker engine is not running" in errors
+    if "kubectl" in present:
+        version = _client_version(["kubectl", "version", "--client", "-o", "json"])
+        minimum = tuple(int(p) for p in MINIMUMS["kubectl"].split("."))
+        too_old = f"kubectl {'.'.join(map(str, version))} is older than {MINIMUMS['kubectl']}"
+        assert (too_old in errors) == (version < minimum), errors
+    assert not cache.exists(), "nothing may be created before the prerequisites pass"
+
+
+@pytest.mark.parametrize(
+    ("tool", "output", "version"),
+    [
+        ("kind", "kind v0.30.0 go1.26.8 linux/amd64\n", "0.30.0"),
+        ("helm", "v3.19.0+g3d8990f\n", "3.19.0"),
+        ("pulumi", "v3.272.0\n", "3.272.0"),
+        ("docker", "28.2.2\n", "28.2.2"),
+        ("kubectl", '{"clientVersion": {"major": "1", "gitVersion": "v1.34.1"}}', "1.34.1"),
+    ],
+)
+def test_tool_versions_are_read_from_what_each_tool_prints(tool: str, output: str, version: str) -> None:
+    from wharf_infra.local_cluster.prerequisites import TOOLS, parse_version
+
+    assert parse_version(next(t for t in TOOLS if t.name == tool), output) == version
+
+
+def _pod(namespace: str, name: str, phase: str, ready: str) -> dict[str, object]:
+    return {
+        "metadata": {"namespace": namespace, "name": name},
+        "status": {"phase": phase, "conditions": [{"type": "Ready", "status": ready}]},
+    }
+
+
+def test_readiness_counts_long_running_pods_of_the_platform_namespaces() -> None:
+    pods = {
+        "items": [
+            _pod("wharf", "dagster-webserver-1", "Running", "True"),
+            _pod("wharf", "trino-coordinator-1", "Running", "False"),
+            _pod("wharf", "dagster-run-abc", "Succeeded", "False"),  # a finished run Job
+            _pod("kube-system", "coredns-1", "Pending", "False"),  # not the platform's
+        ]
+    }
+    state = pod_readiness(pods, ["wharf"])
+    assert (state.ready, state.total, state.waiting, state.done) == (
+        1,
+        2,
+        ("wharf/trino-coordinator-1",),
+        False,
+    )
+    releases = [
+        {"name": "dagster", "namespace": "wharf", "status": "deployed"},
+        {"name": "trino", "namespace": "wharf", "status": "pending-install"},
+    ]
+    assert undeployed_releases(releases) == ["wharf/trino (pending-install)"]
+
+
+def test_destroy_gives_back_the_stack_file_exactly_as_tracked(tmp_path: Path) -> None:
+    tracked = STACK_FILES[1].read_text()
+    copy = tmp_path / "Pulumi.local.yaml"
+    copy.write_text("encryptionsalt: v1:0aBcD1234=:v1:EfGh5678:IjKl9012==\n" + tracked)
+    assert forget_encryption_salt(copy) is True
+    assert copy.read_text() == tracked
+    assert forget_encryption_salt(copy) is False
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[int]:
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(self.headers["Host"].encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def test_gateway_hostnames_reach_loopback_and_other_names_do_not_change(loopback_server: int) -> None:
+    url = f"http://dagster.wharf.example:{loopback_server}/"
+    with hostnames_resolved_to("wharf.example", "127.0.0.1"):
+        answer = requests.get(url, timeout=10)
+        assert answer.text == f"dagster.wharf.example:{loopback_server}"  # the Host header is kept
+        with pytest.raises(socket.gaierror):
+            socket.getaddrinfo("dagster.elsewhere.invalid", 80)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=10)
+
+
+def _smoke_target_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("smoke_target", REPO_ROOT / "tests" / "smoke" / "target.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_smoke_target_make_cluster_writes_is_one_the_smoke_suite_reads(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    domain = workspace.platform.domain
+    urls = {name: f"https://{name}.{domain}" for name in ("dagster", "marquez", "trino")}
+    path = tmp_path / "smoke-target.yaml"
+    path.write_text(yaml.safe_dump(smoke_target(workspace, urls, "admin", "s3cret")))
+    target = _smoke_target_module().from_file(path)
+    assert target.dagster_url == urls["dagster"]
+    assert (target.trino["host"], target.trino["port"], target.trino["scheme"]) == (
+        f"trino.{domain}",
+        443,
+        "https",
+    )
+    assert target.auth == ("admin", "s3cret")
+    assert target.marquez_url == urls["marquez"]
+    assert target.kubeconfig == workspace.kubeconfig
+    assert target.verify_tls == str(workspace.ca_certificate)
+    assert target.resolve == (domain, "127.0.0.1")
