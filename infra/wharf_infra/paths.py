@@ -1,5 +1,6 @@
 """Where things are in the repository, so no module guesses relative paths on its own."""
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -12,3 +13,8 @@ VERSIONS_FILE = INFRA_DIR / "versions.toml"
 HELM_DIR = REPO_ROOT / "helm"
 KIND_CONFIG = REPO_ROOT / "kind-config.yaml"
 RENDER_DIR = BUILD_DIR / "render"
+
+
+def cache_dir() -> Path:
+    """`$WHARF_CACHE` (default `~/.cache/wharf`): downloads, and state that must outlive `make clean`."""
+    return Path(os.environ.get("WHARF_CACHE", Path.home() / ".cache" / "wharf"))

@@ -155,32 +155,31 @@ def destroy_steps(workspace: Workspace) -> list[Step]:
     kind_name = workspace.cluster.name
     registry = workspace.platform.image_registry
 
-    def exists(program: Path) -> Callable[[], bool]:
-        return lambda: workspace.stack_exists(program)
+    def if_stack(title: str, argv: tuple[str, ...], program: Path) -> Step:
+        return Step(
+            title,
+            argv,
+            cwd=program,
+            only_if=lambda: workspace.stack_exists(program),
+            condition=f"if the `{STACK}` stack exists",
+        )
 
-    when = f"if the `{STACK}` stack exists"
     return [
         _prerequisites("make destroy", DESTROY_TOOLS),
-        Step(
+        if_stack(
             "pulumi destroy: the cluster program, which deletes the kind cluster (and all it runs)",
             ("pulumi", "destroy", "--yes", "--skip-preview", "--stack", STACK),
-            cwd=CLUSTER_PROGRAM,
-            only_if=exists(CLUSTER_PROGRAM),
-            condition=when,
+            CLUSTER_PROGRAM,
         ),
-        Step(
+        if_stack(
             "Remove the platform stack; its resources lived in the cluster just deleted",
             ("pulumi", "stack", "rm", "--yes", "--force", "--preserve-config", STACK),
-            cwd=PLATFORM_PROGRAM,
-            only_if=exists(PLATFORM_PROGRAM),
-            condition=when,
+            PLATFORM_PROGRAM,
         ),
-        Step(
+        if_stack(
             "Remove the cluster stack",
             ("pulumi", "stack", "rm", "--yes", "--preserve-config", STACK),
-            cwd=CLUSTER_PROGRAM,
-            only_if=exists(CLUSTER_PROGRAM),
-            condition=when,
+            CLUSTER_PROGRAM,
         ),
         Step(
             "Delete the kind cluster if anything is left of it (a no-op otherwise)",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from wharf_infra.cluster import CONFIG_KEY as CLUSTER_KEY
 from wharf_infra.config import ClusterConfig, PlatformConfig, from_stack_file
-from wharf_infra.paths import INFRA_DIR
+from wharf_infra.paths import INFRA_DIR, cache_dir
 from wharf_infra.platform import CONFIG_KEY as PLATFORM_KEY
 
 STACK = "local"
@@ -42,8 +42,7 @@ class Workspace:
 
     @classmethod
     def default(cls) -> Workspace:
-        cache = Path(os.environ.get("WHARF_CACHE", Path.home() / ".cache" / "wharf"))
-        return cls(cache / "cluster")
+        return cls(cache_dir() / "cluster")
 
     @property
     def backend(self) -> Path:

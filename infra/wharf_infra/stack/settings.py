@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from wharf_infra.paths import INFRA_DIR
+from wharf_infra.paths import INFRA_DIR, cache_dir
 
 STACK_FILE = INFRA_DIR / "stack.toml"
 DATABASES = ("dagster", "nessie", "marquez", "marts")
@@ -53,15 +53,15 @@ class StackSettings:
 @cache
 def settings() -> StackSettings:
     raw = tomllib.loads(STACK_FILE.read_text())
-    cache_dir = Path(os.environ.get("WHARF_CACHE", Path.home() / ".cache" / "wharf"))
-    state_dir = Path(os.environ.get("WHARF_STACK_DIR", cache_dir / "stack"))
+    wharf_cache = cache_dir()
+    state_dir = Path(os.environ.get("WHARF_STACK_DIR", wharf_cache / "stack"))
     return StackSettings(
         versions=raw["versions"],
         java=raw["java"],
         ports=raw["ports"],
         trino_plugins=tuple(raw["trino"]["plugins"]),
         trino_heap=raw["trino"]["heap"],
-        cache_dir=cache_dir,
+        cache_dir=wharf_cache,
         state_dir=state_dir,
     )
 
