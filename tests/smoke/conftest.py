@@ -1,6 +1,7 @@
 """Smoke fixtures: the target, a GraphQL client for its Dagster, and a Trino resource for it."""
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ from wharf_infra.local_cluster.resolution import hostnames_resolved_to
 from wharf_shared.trino import TrinoResource
 
 TIMEOUT_S = 30
+RUN_TIMEOUT_S = 600
+CITY, DAY = "london", "2025-01-15"
+PARTITION = f"{CITY}|{DAY}"
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +75,44 @@ def trino(target: Target) -> TrinoResource:
         password=auth[1] if auth and target.trino.get("scheme") == "https" else None,
         ca_bundle=target.verify_tls if isinstance(target.verify_tls, str) else None,
     )
+
+
+LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  ... on RunConfigValidationInvalid { errors { message } } ... on InvalidSubsetError { message } } }"""
+RUN = """query($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { status } } }"""
+
+
+def _launch(graphql: GraphQL) -> str:
+    tags = [
+        {"key": "dagster/partition", "value": PARTITION},
+        {"key": "dagster/partition/city", "value": CITY},
+        {"key": "dagster/partition/date", "value": DAY},
+    ]
+    params = {
+        "selector": {
+            "repositoryLocationName": "weather",
+            "repositoryName": "__repository__",
+            "jobName": "weather_observations_job",
+        },
+        "executionMetadata": {"tags": tags},
+    }
+    result = graphql(LAUNCH, params=params)["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", f"launchRun refused: {result}"
+    run_id: str = result["run"]["runId"]
+    return run_id
+
+
+@pytest.fixture(scope="session")
+def finished_run(graphql: GraphQL) -> str:
+    """A small job launched through GraphQL and followed to its end."""
+    run_id = _launch(graphql)
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    status = "?"
+    while time.monotonic() < deadline:
+        status = graphql(RUN, runId=run_id)["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        time.sleep(3)
+    assert status == "SUCCESS", f"run {run_id} ended {status} (or did not end within {RUN_TIMEOUT_S} s)"
+    return run_id

@@ -33,21 +33,19 @@ def test_every_platform_pod_is_ready(kubernetes: Any, target: Target) -> None:
     assert not_ready == []
 
 
-def test_runs_execute_in_jobs_with_the_location_image_resources_and_ttl(
-    kubernetes: Any, target: Target
+def test_the_run_executed_in_its_own_job_with_the_location_image_resources_and_ttl(
+    kubernetes: Any, target: Target, finished_run: str
 ) -> None:
-    jobs = (
-        kubernetes.BatchV1Api()
-        .list_namespaced_job(target.namespace, label_selector="app.kubernetes.io/component=run_worker")
-        .items
-    )
-    assert jobs, "no Dagster run Jobs found"
+    job_name = f"dagster-run-{finished_run}"  # how the K8sRunLauncher names a run's Job
+    jobs = kubernetes.BatchV1Api().list_namespaced_job(target.namespace).items
+    job = next((j for j in jobs if j.metadata.name == job_name), None)
+    assert job is not None, f"no Job {job_name} in {target.namespace}: {[j.metadata.name for j in jobs][:10]}"
     weather = next(loc for loc in load_registry() if loc.name == "weather")
-    matching = [j for j in jobs if "wharf-weather" in j.spec.template.spec.containers[0].image]
-    assert matching, "no run Job used the weather location's image"
-    container = matching[0].spec.template.spec.containers[0]
+    container = job.spec.template.spec.containers[0]
+    assert "/wharf-weather:" in container.image, container.image
     assert container.resources.limits["memory"] == weather.limits.memory
-    assert all(j.spec.ttl_seconds_after_finished and j.spec.ttl_seconds_after_finished <= 3600 for j in jobs)
+    assert container.resources.requests["cpu"] == weather.requests.cpu
+    assert job.spec.ttl_seconds_after_finished and job.spec.ttl_seconds_after_finished <= 3600
 
 
 def test_the_gateway_refuses_anonymous_requests_and_accepts_the_login(target: Target) -> None:

@@ -1,65 +1,22 @@
 """The smoke suite: one set of checks for any running wharf (the native stack, or kind via the gateway)."""
 
-import time
 from typing import Any
 
 import pytest
-from conftest import GraphQL
+from conftest import CITY, DAY, PARTITION, GraphQL
 from target import Target
 
 from wharf_infra.registry import load_registry
 from wharf_shared.trino import TrinoResource
 
-RUN_TIMEOUT_S = 600
-CITY, DAY = "london", "2025-01-15"
-PARTITION = f"{CITY}|{DAY}"
 ASSET_KEY = {"path": ["lake", "raw", "weather_observations"]}
 
 WORKSPACE = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name
   locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
-LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
-  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
-  ... on RunConfigValidationInvalid { errors { message } } ... on InvalidSubsetError { message } } }"""
-RUN = """query($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { status } } }"""
 ASSET = """query($key: AssetKeyInput!, $partitions: [String!]) { assetOrError(assetKey: $key) { __typename
   ... on Asset { assetMaterializations(limit: 1, partitions: $partitions) { runId } } } }"""
 CHECKS = """query($key: AssetKeyInput!, $check: String!) {
   assetCheckExecutions(assetKey: $key, checkName: $check, limit: 1) { runId status } }"""
-
-
-def _launch(graphql: GraphQL) -> str:
-    tags = [
-        {"key": "dagster/partition", "value": PARTITION},
-        {"key": "dagster/partition/city", "value": CITY},
-        {"key": "dagster/partition/date", "value": DAY},
-    ]
-    params = {
-        "selector": {
-            "repositoryLocationName": "weather",
-            "repositoryName": "__repository__",
-            "jobName": "weather_observations_job",
-        },
-        "executionMetadata": {"tags": tags},
-    }
-    result = graphql(LAUNCH, params=params)["launchRun"]
-    assert result["__typename"] == "LaunchRunSuccess", f"launchRun refused: {result}"
-    run_id: str = result["run"]["runId"]
-    return run_id
-
-
-@pytest.fixture(scope="module")
-def finished_run(graphql: GraphQL) -> str:
-    """A small job launched through GraphQL and followed to its end."""
-    run_id = _launch(graphql)
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    status = "?"
-    while time.monotonic() < deadline:
-        status = graphql(RUN, runId=run_id)["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            break
-        time.sleep(3)
-    assert status == "SUCCESS", f"run {run_id} ended {status} (or did not end within {RUN_TIMEOUT_S} s)"
-    return run_id
 
 
 def test_every_code_location_is_loaded(graphql: GraphQL) -> None:
