@@ -3,6 +3,7 @@
 import os
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,7 @@ def target() -> Iterator[Target]:
     path = os.environ.get("WHARF_SMOKE_TARGET")
     if path:
         described = from_file(Path(path))
-        if described.resolve is None:
-            yield described
-            return
-        with hostnames_resolved_to(*described.resolve):
+        with hostnames_resolved_to(*described.resolve) if described.resolve else nullcontext():
             yield described
         return
     from wharf_infra.stack import __main__ as stack_cli

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.release import helm_release
 from wharf_infra.components.security import container_security, pod_security
+from wharf_infra.dagster_storage import POSTGRES_SCHEME
 from wharf_infra.images import content_tag, image_name
 from wharf_infra.labels import metadata
 from wharf_infra.registry import CodeLocation
@@ -92,8 +93,7 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
             "postgresqlHost": args.database_host,
             "postgresqlUsername": "dagster",
             "postgresqlDatabase": "dagster",
-            # dagster-postgres ships psycopg2; SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3.
-            "postgresqlScheme": "postgresql+psycopg2",
+            "postgresqlScheme": POSTGRES_SCHEME,
             "service": {"port": args.database_port},
         },
         "dagsterWebserver": {

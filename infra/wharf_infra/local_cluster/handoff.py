@@ -7,8 +7,6 @@ else); the files they go to are private to the user (mode 0600).
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -22,19 +20,11 @@ from wharf_infra.platform import CERT_MANAGER_NAMESPACE
 SMOKE_USER = "smoke"
 
 
-def secret_value(workspace: Workspace, namespace: str, name: str, key: str) -> str | None:
-    """One key of a Secret, decoded; None while the Secret (or the key) does not exist yet."""
-    kubeconfig = ["--kubeconfig", str(workspace.kubeconfig)]
-    result = subprocess.run(
-        ["kubectl", "get", "secret", name, "--namespace", namespace, *kubeconfig, "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        return None
-    encoded = json.loads(result.stdout).get("data", {}).get(key)
-    return base64.b64decode(encoded).decode() if encoded else None
+def secret_data(workspace: Workspace, namespace: str, name: str) -> dict[str, str]:
+    """A Secret's keys, decoded; empty while the Secret does not exist yet."""
+    found = workspace.cluster_json("kubectl", "get", "secret", name, "--namespace", namespace, check=False)
+    encoded: dict[str, str] = (found or {}).get("data") or {}
+    return {key: base64.b64decode(value).decode() for key, value in encoded.items()}
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -45,7 +35,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def save_ca(workspace: Workspace) -> bool:
     """Save the local CA's certificate, which TLS checks against; False until cert-manager made it."""
-    certificate = secret_value(workspace, CERT_MANAGER_NAMESPACE, CA_SECRET, "ca.crt")
+    certificate = secret_data(workspace, CERT_MANAGER_NAMESPACE, CA_SECRET).get("ca.crt")
     if certificate is None:
         return False
     _write_private(workspace.ca_certificate, certificate)
@@ -55,8 +45,8 @@ def save_ca(workspace: Workspace) -> bool:
 def login(workspace: Workspace) -> tuple[str, str]:
     """The generated UI login (basic auth at the gateway)."""
     namespace = workspace.platform.namespace
-    user = secret_value(workspace, namespace, LOGIN_SECRET, "username")
-    password = secret_value(workspace, namespace, LOGIN_SECRET, "password")
+    data = secret_data(workspace, namespace, LOGIN_SECRET)
+    user, password = data.get("username"), data.get("password")
     if user is None or password is None:
         raise SystemExit(f"the login Secret {namespace}/{LOGIN_SECRET} is missing or incomplete")
     return user, password
@@ -80,7 +70,7 @@ def smoke_target(workspace: Workspace, urls: dict[str, str], user: str, password
 def announce(workspace: Workspace) -> None:
     """Write the smoke target and print where everything is."""
     outputs = workspace.stack_outputs(PLATFORM_PROGRAM)
-    urls = {str(k): str(v) for k, v in dict(outputs["urls"]).items()}  # type: ignore[call-overload]
+    urls = {str(name): str(url) for name, url in outputs["urls"].items()}
     user, password = login(workspace)
     _write_private(
         workspace.smoke_target, yaml.safe_dump(smoke_target(workspace, urls, user, password), sort_keys=False)

@@ -104,12 +104,12 @@ def _problem(tool: Tool, minimum: str) -> str | None:
     return None
 
 
-def problems(tools: Iterable[Tool] = TOOLS) -> list[str]:
+def problems(tools: Iterable[Tool]) -> list[str]:
     """Every missing, stopped or too-old tool, each as one sentence; empty when all is well."""
     minimums = versions().tools
     return [p for tool in tools if (p := _problem(tool, minimums[tool.name])) is not None]
 
 
-def summary(tools: Iterable[Tool] = TOOLS) -> str:
+def summary(tools: Iterable[Tool]) -> str:
     minimums = versions().tools
     return ", ".join(f"{t.name} >= {minimums[t.name]}" for t in tools)

@@ -6,8 +6,6 @@ that create pods of their own, such as CloudNativePG's Postgres) and shows progr
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -60,16 +58,6 @@ def undeployed_releases(release_list: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _json(argv: list[str], workspace: Workspace) -> Any:
-    result = subprocess.run(
-        [*argv, "--kubeconfig", str(workspace.kubeconfig), "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout or "null")
-
-
 def _until(what: str, probe: Callable[[], str | None], deadline: float) -> None:
     """Poll `probe` (None when done, else what it still waits for), printing changes as they come."""
     last = ""
@@ -92,11 +80,13 @@ def wait(workspace: Workspace) -> None:
     deadline = time.monotonic() + TIMEOUT_S
 
     def releases() -> str | None:
-        pending = undeployed_releases(_json(["helm", "list", "--all-namespaces"], workspace) or [])
+        pending = undeployed_releases(workspace.cluster_json("helm", "list", "--all-namespaces") or [])
         return ", ".join(pending) or None
 
     def pods() -> str | None:
-        state = pod_readiness(_json(["kubectl", "get", "pods", "--all-namespaces"], workspace), namespaces)
+        state = pod_readiness(
+            workspace.cluster_json("kubectl", "get", "pods", "--all-namespaces"), namespaces
+        )
         if state.done:
             return None
         return f"{state.ready}/{state.total} Ready; waiting for {', '.join(state.waiting[:4]) or 'pods'}"
@@ -104,7 +94,7 @@ def wait(workspace: Workspace) -> None:
     def ca() -> str | None:
         return None if save_ca(workspace) else "cert-manager has not issued the local CA yet"
 
-    def gateway() -> str | None:
+    def gateway(credentials: tuple[str, str]) -> str | None:
         url = f"https://{config.host('dagster')}/server_info"
         verify = str(workspace.ca_certificate)
         try:
@@ -112,7 +102,7 @@ def wait(workspace: Workspace) -> None:
                 anonymous = requests.get(url, timeout=10, verify=verify)
                 if anonymous.status_code != 401:
                     return f"{url} answered {anonymous.status_code} without the login, not 401"
-                logged_in = requests.get(url, timeout=10, verify=verify, auth=login(workspace))
+                logged_in = requests.get(url, timeout=10, verify=verify, auth=credentials)
         except requests.RequestException as error:
             return f"{url} unreachable ({type(error).__name__})"
         return None if logged_in.ok else f"{url} answered {logged_in.status_code} with the login"
@@ -120,4 +110,5 @@ def wait(workspace: Workspace) -> None:
     _until("chart releases", releases, deadline)
     _until("pods", pods, deadline)
     _until("local CA", ca, deadline)
-    _until("gateway (TLS, login, Dagster behind it)", gateway, deadline)
+    credentials = login(workspace)
+    _until("gateway (TLS, login, Dagster behind it)", lambda: gateway(credentials), deadline)

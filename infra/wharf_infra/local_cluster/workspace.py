@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from wharf_infra.cluster import CONFIG_KEY as CLUSTER_KEY
 from wharf_infra.config import ClusterConfig, PlatformConfig, from_stack_file
@@ -89,31 +90,36 @@ class Workspace:
             self.passphrase.touch(mode=PRIVATE_FILE)
             self.passphrase.write_text(secrets.token_urlsafe(32) + "\n")
 
+    def pulumi_json(self, program: Path, *args: str, check: bool = True) -> Any:
+        """`pulumi <args> --json` in `program` against the local backend; None if it fails unchecked."""
+        result = subprocess.run(
+            ["pulumi", *args, "--json"],
+            cwd=program,
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+        return json.loads(result.stdout or "null") if result.returncode == 0 else None
+
+    def cluster_json(self, *argv: str, check: bool = True) -> Any:
+        """`kubectl …` or `helm …` against this cluster, as JSON; None if it fails unchecked."""
+        result = subprocess.run(
+            [*argv, "--kubeconfig", str(self.kubeconfig), "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+        return json.loads(result.stdout or "null") if result.returncode == 0 else None
+
     def stack_exists(self, program: Path) -> bool:
         if not self.backend.is_dir():
             return False
-        listed = subprocess.run(
-            ["pulumi", "stack", "ls", "--json"],
-            cwd=program,
-            env={**os.environ, **self.env()},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if listed.returncode != 0:
-            return False
-        return any(entry.get("name") == STACK for entry in json.loads(listed.stdout or "[]"))
+        listed = self.pulumi_json(program, "stack", "ls", check=False) or []
+        return any(entry.get("name") == STACK for entry in listed)
 
-    def stack_outputs(self, program: Path) -> dict[str, object]:
-        shown = subprocess.run(
-            ["pulumi", "stack", "output", "--json", "--stack", STACK],
-            cwd=program,
-            env={**os.environ, **self.env()},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        outputs: dict[str, object] = json.loads(shown.stdout)
+    def stack_outputs(self, program: Path) -> dict[str, Any]:
+        outputs: dict[str, Any] = self.pulumi_json(program, "stack", "output", "--stack", STACK)
         return outputs
 
 

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import yaml
 
+from wharf_infra.dagster_storage import POSTGRES_SCHEME
 from wharf_infra.registry import load_registry, workspace
 from wharf_infra.stack import processes
 from wharf_infra.stack.settings import LOOPBACK, credentials, settings
-
-# dagster-postgres ships psycopg2; SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3.
-POSTGRES_SCHEME = "postgresql+psycopg2"
 
 
 def platform_env() -> dict[str, str]:
