@@ -43,15 +43,15 @@ test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors 
 
 .PHONY: stack-up
 stack-up: dbt-manifest ## Start the native stack (Postgres, MinIO, Nessie, Trino, Dagster) on loopback
-	$(RUN) python -m wharf_infra.stack up
+	$(RUN) python -m wharf_infra.native up
 
 .PHONY: stack-down
 stack-down: install ## Stop the native stack (WIPE=1 also deletes its data)
-	$(RUN) python -m wharf_infra.stack down $(if $(WIPE),--wipe)
+	$(RUN) python -m wharf_infra.native down $(if $(WIPE),--wipe)
 
 .PHONY: stack-status
 stack-status: install ## Show which native services run, and where
-	$(RUN) python -m wharf_infra.stack status
+	$(RUN) python -m wharf_infra.native status
 
 .PHONY: images
 images: install ## Build each location's image (content tag; unchanged ones are skipped) and load them into kind; needs Docker

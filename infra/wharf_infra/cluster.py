@@ -13,11 +13,9 @@ import pulumi_aws as aws
 import pulumi_command as command
 import pulumi_eks as eks
 
-from wharf_infra.config import ClusterConfig, parse
+from wharf_infra.config import CLUSTER_KEY, ClusterConfig, parse
 from wharf_infra.paths import KIND_CONFIG
 from wharf_infra.versions import versions
-
-CONFIG_KEY = "cluster"
 
 
 def kind_commands(name: str) -> tuple[str, str, str]:
@@ -70,7 +68,7 @@ def _eks(config: ClusterConfig) -> dict[str, Any]:
 
 
 def build_cluster() -> dict[str, Any]:
-    config = parse(ClusterConfig, pulumi.Config().get_object(CONFIG_KEY), f"wharf-cluster:{CONFIG_KEY}")
+    config = parse(ClusterConfig, pulumi.Config().get_object(CLUSTER_KEY), f"wharf-cluster:{CLUSTER_KEY}")
     outputs = _kind(config) if config.provider == "kind" else _eks(config)
     return {
         **outputs,

@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from wharf_infra.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -116,6 +118,10 @@ class GatewaySettings(_Model):
     https_node_port: int = 30443
 
 
+class DagsterSettings(_Model):
+    max_concurrent_runs: int = Field(default=2, ge=1)
+
+
 class PlatformConfig(_Model):
     cluster_stack: str
     namespace: str = "wharf"
@@ -126,6 +132,7 @@ class PlatformConfig(_Model):
     postgres: PostgresSettings = PostgresSettings()
     trino_workers: int = Field(default=0, ge=0)
     webserver_replicas: int = Field(default=1, ge=1)
+    dagster: DagsterSettings = DagsterSettings()
     tls: TlsSettings
     auth: AuthSettings
     gateway: GatewaySettings
@@ -148,6 +155,20 @@ def parse(model: type[Model], raw: Any, key: str) -> Model:
             for e in error.errors()
         ]
         raise ConfigError("invalid stack configuration:\n" + "\n".join(problems)) from None
+
+
+CLUSTER_KEY = "cluster"  # `wharf-cluster:cluster`
+PLATFORM_KEY = "platform"  # `wharf-platform:platform`
+
+
+def cluster_config(stack: str) -> ClusterConfig:
+    """`infra/cluster/Pulumi.<stack>.yaml`, parsed as the cluster program parses it."""
+    return from_stack_file(ClusterConfig, CLUSTER_PROGRAM, stack, CLUSTER_KEY)
+
+
+def platform_config(stack: str) -> PlatformConfig:
+    """`infra/platform/Pulumi.<stack>.yaml`, parsed as the platform program parses it."""
+    return from_stack_file(PlatformConfig, PLATFORM_PROGRAM, stack, PLATFORM_KEY)
 
 
 def from_stack_file(model: type[Model], program: Path, stack: str, key: str) -> Model:

@@ -13,19 +13,19 @@ from wharf_infra.components.marquez import API as MARQUEZ_API
 from wharf_infra.components.marquez import API_PORT as MARQUEZ_API_PORT
 from wharf_infra.components.marquez import WEB, WEB_PORT, Marquez, MarquezArgs
 from wharf_infra.components.minio import Minio, MinioArgs
-from wharf_infra.components.nessie import WAREHOUSE, Nessie, NessieArgs
+from wharf_infra.components.nessie import Nessie, NessieArgs
 from wharf_infra.components.network import Network, NetworkArgs
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.postgres import Postgres, PostgresArgs
 from wharf_infra.components.s3 import S3Args, S3Store
-from wharf_infra.components.trino import Trino, TrinoArgs, lineage_namespace
-from wharf_infra.config import PlatformConfig, parse
+from wharf_infra.components.trino import PORT as TRINO_PORT
+from wharf_infra.components.trino import RELEASE as TRINO_RELEASE
+from wharf_infra.components.trino import Trino, TrinoArgs
+from wharf_infra.config import PLATFORM_KEY, PlatformConfig, parse
+from wharf_infra.contract.artefacts import InstancePolicy, dagster_instance
+from wharf_infra.contract.endpoints import Endpoints, cluster_endpoints
+from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.registry import load_registry
-
-OPERATOR_NAMESPACE = "cnpg-system"
-CERT_MANAGER_NAMESPACE = "cert-manager"
-GATEWAY_NAMESPACE = "envoy-gateway-system"
-CONFIG_KEY = "platform"
 
 
 def _object_store(
@@ -48,31 +48,17 @@ def _object_store(
     ).facts
 
 
-def code_environment(
-    config: PlatformConfig, store: ObjectStoreFacts, iceberg_uri: str, trino: Trino, marquez: Marquez
-) -> dict[str, str]:
-    """The `WHARF_*` variables of the code locations' `platform` profile (see wharf_shared.profiles)."""
-    env = {
-        "WHARF_PROFILE": "platform",
-        "WHARF_ICEBERG_URI": iceberg_uri,
-        "WHARF_ICEBERG_WAREHOUSE": WAREHOUSE,
-        "WHARF_S3_REGION": store.region,
-        "WHARF_LANDING_URL": store.bucket_url("landing"),
-        "WHARF_TRINO_HOST": trino.host,
-        "WHARF_TRINO_PORT": str(trino.port),
-        "WHARF_OPENLINEAGE_URL": marquez.api_url,
-        "WHARF_TRINO_LINEAGE_NAMESPACE": lineage_namespace(config.namespace),
-        "AWS_REGION": store.region,
-    }
-    if store.endpoint:
-        env["WHARF_S3_ENDPOINT"] = store.endpoint
-        env["AWS_ENDPOINT_URL_S3"] = store.endpoint
+def code_environment(endpoints: Endpoints) -> dict[str, str]:
+    """The code locations' environment: the contract's `WHARF_*` plus the AWS SDK's region and endpoint."""
+    env = endpoints.environment().to_env() | {"AWS_REGION": endpoints.s3_region}
+    if endpoints.s3_endpoint:
+        env["AWS_ENDPOINT_URL_S3"] = endpoints.s3_endpoint
     return env
 
 
 def build_platform(stack: str) -> dict[str, Any]:
     """Declare the platform for `stack`; returns the stack outputs."""
-    config = parse(PlatformConfig, pulumi.Config().get_object(CONFIG_KEY), f"wharf-platform:{CONFIG_KEY}")
+    config = parse(PlatformConfig, pulumi.Config().get_object(PLATFORM_KEY), f"wharf-platform:{PLATFORM_KEY}")
     cluster = pulumi.StackReference(config.cluster_stack)
     provider = k8s.Provider(
         "cluster", kubeconfig=cluster.require_output("kubeconfig"), enable_server_side_apply=True
@@ -95,30 +81,20 @@ def build_platform(stack: str) -> dict[str, Any]:
         "postgres", PostgresArgs(stack, config.namespace, OPERATOR_NAMESPACE, config.postgres), opts
     )
     store = _object_store(config, cluster, opts)
-    nessie = Nessie(
-        "nessie",
-        NessieArgs(
-            stack, config.namespace, postgres.jdbc_url("nessie"), postgres.credentials["nessie"], store
-        ),
-        opts,
+    endpoints = cluster_endpoints(config.namespace, store.region, store.endpoint, store.buckets)
+    Nessie(
+        "nessie", NessieArgs(stack, config.namespace, endpoints, postgres.credentials["nessie"], store), opts
     )
-    marquez = Marquez(
-        "marquez",
-        MarquezArgs(config.namespace, postgres.host, postgres.port, postgres.credentials["marquez"]),
-        opts,
-    )
-    trino = Trino(
+    Marquez("marquez", MarquezArgs(config.namespace, endpoints, postgres.credentials["marquez"]), opts)
+    Trino(
         "trino",
         TrinoArgs(
             stack=stack,
             namespace=config.namespace,
             workers=config.trino_workers,
-            iceberg_uri=nessie.iceberg_uri,
-            warehouse=WAREHOUSE,
-            marts_jdbc_url=postgres.jdbc_url("marts"),
+            endpoints=endpoints,
             marts_secret=postgres.credentials["marts"],
             store=store,
-            openlineage_url=marquez.api_url,
         ),
         opts,
     )
@@ -130,11 +106,10 @@ def build_platform(stack: str) -> dict[str, Any]:
             locations=load_registry(),
             image_registry=config.image_registry,
             image_pull_policy=config.image_pull_policy,
-            database_host=postgres.host,
-            database_port=postgres.port,
+            instance=dagster_instance(endpoints, InstancePolicy(config.dagster.max_concurrent_runs)),
             database_password_secret=postgres.dagster_password_secret,
             store=store,
-            code_env=code_environment(config, store, nessie.iceberg_uri, trino, marquez),
+            code_env=code_environment(endpoints),
             webserver_replicas=config.webserver_replicas,
         ),
         opts,
@@ -145,7 +120,7 @@ def build_platform(stack: str) -> dict[str, Any]:
         Route(
             "marquez", WEB, WEB_PORT, protected=True, extra_paths=(("/api", MARQUEZ_API, MARQUEZ_API_PORT),)
         ),
-        Route("trino", trino.host.split(".")[0], trino.port, protected=True),
+        Route("trino", TRINO_RELEASE, TRINO_PORT, protected=True),
     ]
     if store.console_service:
         routes.append(Route("minio", *store.console_service, protected=False))

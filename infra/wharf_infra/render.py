@@ -3,7 +3,9 @@
 No cluster, no Pulumi CLI, no network. For a stack it writes to `build/render/<stack>/`:
 `releases/<name>.yaml` (chart, version, final values), `objects/<kind>/<namespace>.<name>.yaml`
 (every Kubernetes object, Secret values redacted), `cloud.yaml` (other provider resources), and
-`summary.txt` (releases, objects by kind, CPU and memory requested by wharf's own objects).
+`summary.txt` (releases, objects by kind, CPU and memory requested by wharf's own objects), and
+`charts/<release>.yaml`: each release rendered by `helm template` with those values (see charts.py;
+this step needs the pinned helm, built once, and the charts: local copies or their repositories).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from wharf_infra import charts
 from wharf_infra.paths import INFRA_DIR, RENDER_DIR
 from wharf_infra.quantities import cpu_millicores, memory_bytes
 
@@ -212,6 +215,8 @@ def render(stack: str, out: Path) -> str:
                 cloud.append({"type": typ, "name": name, "program": program})
     for release in releases:
         _write(out / "releases" / f"{release['name']}.yaml", release)
+        (out / "charts").mkdir(parents=True, exist_ok=True)
+        (out / "charts" / f"{release['name']}.yaml").write_text(charts.template(release))
     for obj in objects:
         meta = obj.get("metadata", {})
         file_name = f"{meta.get('namespace') or '_cluster'}.{meta['name']}.yaml"

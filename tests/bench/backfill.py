@@ -20,9 +20,9 @@ from typing import Any
 import dagster as dg
 import psutil
 
-from wharf_infra.stack import __main__ as stack_cli
-from wharf_infra.stack.dagster import platform_env
-from wharf_infra.stack.settings import settings
+from wharf_infra.native import __main__ as stack_cli
+from wharf_infra.native.dagster import platform_env
+from wharf_infra.native.settings import settings
 
 CITY = "madrid"
 FIRST = date(2025, 1, 1)

@@ -19,10 +19,10 @@ from dagster._core.instance.ref import InstanceRef
 from bioreactor.generate import bad_file, batch_table, to_parquet
 from weather.cities import CITIES
 from weather.source import WeatherSource
-from wharf_infra.stack import __main__ as stack_cli
-from wharf_infra.stack.dagster import instance_config, platform_env
-from wharf_infra.stack.services import Postgres, s3_client
-from wharf_infra.stack.settings import BUCKETS
+from wharf_infra.native import __main__ as stack_cli
+from wharf_infra.native.dagster import instance_config, platform_env
+from wharf_infra.native.services import Postgres, s3_client
+from wharf_infra.native.settings import BUCKETS
 
 FIRST, LAST = date(2025, 3, 1), date(2025, 3, 30)  # the weather backfill: 30 days
 LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate")

@@ -7,7 +7,7 @@ import dagster as dg
 from conftest import BAD, GOOD, MINUTES, START, landing_key, quarantine_reason, wait_for_runs
 
 from bioreactor.generate import batch_table, to_parquet
-from wharf_infra.stack.services import s3_client
+from wharf_infra.native.services import s3_client
 
 
 def test_each_file_became_one_successful_run(landed: dict[str, dg.DagsterRun]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from weather.source import WeatherSource
-from wharf_infra.stack.services import Nessie
+from wharf_infra.native.services import Nessie
 
 DAY = date(2025, 5, 10)
 PARTITION = f"berlin|{DAY}"

@@ -28,7 +28,7 @@ def target() -> Iterator[Target]:
         with hostnames_resolved_to(*described.resolve) if described.resolve else nullcontext():
             yield described
         return
-    from wharf_infra.stack import __main__ as stack_cli
+    from wharf_infra.native import __main__ as stack_cli
 
     started_here = stack_cli.ensure_up()
     yield native_stack()

@@ -53,7 +53,7 @@ def from_file(path: Path) -> Target:
 
 
 def native_stack() -> Target:
-    from wharf_infra.stack.settings import LOOPBACK, settings
+    from wharf_infra.native.settings import LOOPBACK, settings
 
     return Target(
         dagster_url=settings().url("dagster"),

@@ -1,7 +1,9 @@
 """Dagster: the official chart with the K8sRunLauncher, one user deployment per registry entry.
 
-The chart's bundled Postgres stays off; instance storage is the `dagster` database of the
-Postgres component, compute logs go to the `dagster-logs` bucket, finished run Jobs expire.
+The chart's bundled Postgres stays off. The instance (storage, run coordinator, monitoring,
+retries, retention, compute logs) is the contract's `dagster_instance`, translated here into the
+chart's values; the native stack writes the same instance as its `dagster.yaml`. Finished run
+Jobs expire.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pulumi_kubernetes as k8s
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.release import helm_release
 from wharf_infra.components.security import container_security, pod_security
-from wharf_infra.dagster_storage import POSTGRES_SCHEME
+from wharf_infra.helm_values import deep_merge
 from wharf_infra.images import content_tag, image_name
 from wharf_infra.labels import metadata
 from wharf_infra.registry import CodeLocation
@@ -35,8 +37,7 @@ class DagsterArgs:
     locations: tuple[CodeLocation, ...]
     image_registry: str
     image_pull_policy: str
-    database_host: str
-    database_port: int
+    instance: dict[str, Any]  # the contract's dagster.yaml, without a run launcher
     database_password_secret: str
     store: ObjectStoreFacts
     code_env: dict[str, str]
@@ -44,8 +45,8 @@ class DagsterArgs:
     image_tags: dict[str, str] = field(default_factory=dict)  # name -> tag; content tags otherwise
 
 
-def _image(reference: str, pull_policy: str) -> dict[str, str]:
-    repository, tag = reference.rsplit(":", 1)
+def _image(name: str, pull_policy: str) -> dict[str, str]:
+    repository, tag = versions().image_parts(name)
     return {"repository": repository, "tag": tag, "pullPolicy": pull_policy}
 
 
@@ -75,26 +76,92 @@ def user_deployment(location: CodeLocation, args: DagsterArgs) -> dict[str, Any]
     }
 
 
-def dagster_values(args: DagsterArgs) -> dict[str, Any]:
-    core_image = _image(versions().image("dagster"), args.image_pull_policy)
-    s3_secrets = _s3_secrets(args.store)
-    compute_logs: dict[str, Any] = {
-        "bucket": args.store.buckets["dagster-logs"],
-        "prefix": "compute-logs",
-        "region": args.store.region,
+def instance_values(instance: dict[str, Any]) -> dict[str, Any]:
+    """The chart values that make the chart render `instance` (see contract.artefacts)."""
+    database = instance["run_storage"]["config"]["postgres_db"]
+    monitoring, retries = instance["run_monitoring"], instance["run_retries"]
+    coordinator = instance["run_coordinator"]["config"]
+    compute_logs = instance["compute_logs"]["config"]
+    retention = instance["retention"]
+    return {
+        "telemetry": {"enabled": instance["telemetry"]["enabled"]},
+        "postgresql": {
+            "enabled": False,
+            "postgresqlHost": database["hostname"],
+            "postgresqlUsername": database["username"],
+            "postgresqlDatabase": database["db_name"],
+            "postgresqlScheme": database["scheme"],
+            "postgresqlParams": database["params"],
+            "service": {"port": database["port"]},
+        },
+        "dagsterDaemon": {
+            "runCoordinator": {
+                "enabled": True,
+                "type": instance["run_coordinator"]["class"],
+                "config": {
+                    "queuedRunCoordinator": {
+                        "maxConcurrentRuns": coordinator["max_concurrent_runs"],
+                        "dequeueUseThreads": coordinator["dequeue_use_threads"],
+                        "dequeueNumWorkers": coordinator["dequeue_num_workers"],
+                    }
+                },
+            },
+            "runMonitoring": {
+                "enabled": monitoring["enabled"],
+                "startTimeoutSeconds": monitoring["start_timeout_seconds"],
+                "pollIntervalSeconds": monitoring["poll_interval_seconds"],
+                "maxResumeRunAttempts": monitoring["max_resume_run_attempts"],
+                "freeSlotsAfterRunEndSeconds": monitoring["free_slots_after_run_end_seconds"],
+            },
+            "runRetries": {"enabled": retries["enabled"], "maxRetries": retries["max_retries"]},
+            **{
+                section: {
+                    "useThreads": instance[section]["use_threads"],
+                    "numWorkers": instance[section]["num_workers"],
+                }
+                for section in ("sensors", "schedules")
+            },
+        },
+        "retention": {
+            "enabled": True,
+            "schedule": {"purgeAfterDays": retention["schedule"]["purge_after_days"]},
+            "sensor": {"purgeAfterDays": retention["sensor"]["purge_after_days"]},
+            "autoMaterialize": {"purgeAfterDays": retention["auto_materialize"]["purge_after_days"]},
+        },
+        "computeLogManager": {
+            "type": instance["compute_logs"]["class"],
+            "config": {
+                "s3ComputeLogManager": {
+                    "bucket": compute_logs["bucket"],
+                    "prefix": compute_logs["prefix"],
+                    "region": compute_logs["region"],
+                    "verify": compute_logs["verify"],
+                    **(
+                        {"endpointUrl": compute_logs["endpoint_url"]}
+                        if "endpoint_url" in compute_logs
+                        else {}
+                    ),
+                }
+            },
+        },
     }
-    if args.store.endpoint:
-        compute_logs["endpointUrl"] = args.store.endpoint
+
+
+def dagster_values(args: DagsterArgs) -> dict[str, Any]:
+    core_image = _image("dagster", args.image_pull_policy)
+    client, client_tag = versions().image_parts("postgres_client")
+    s3_secrets = _s3_secrets(args.store)
     values: dict[str, Any] = {
         "global": {"postgresqlSecretName": args.database_password_secret},
         "generatePostgresqlPasswordSecret": False,
+        # The init containers that wait for the database run this image: pinned, like every other.
         "postgresql": {
-            "enabled": False,
-            "postgresqlHost": args.database_host,
-            "postgresqlUsername": "dagster",
-            "postgresqlDatabase": "dagster",
-            "postgresqlScheme": POSTGRES_SCHEME,
-            "service": {"port": args.database_port},
+            "image": {
+                "registry": client.split("/", 1)[0],
+                "repository": client.split("/", 1)[1],
+                "tag": client_tag,
+                "pullPolicy": args.image_pull_policy,
+            }
         },
         "dagsterWebserver": {
             "image": core_image,
@@ -119,7 +186,6 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
                 }
             },
         },
-        "computeLogManager": {"type": "S3ComputeLogManager", "config": {"s3ComputeLogManager": compute_logs}},
         "dagster-user-deployments": {
             "enabled": True,
             "enableSubchart": True,
@@ -134,7 +200,7 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
             "name": "dagster-user-code",
             "annotations": annotations,
         }
-    return values
+    return deep_merge(instance_values(args.instance), values)
 
 
 class Dagster(pulumi.ComponentResource):

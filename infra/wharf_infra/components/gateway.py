@@ -18,17 +18,16 @@ import pulumi_kubernetes as k8s
 from wharf_infra.components.release import helm_release
 from wharf_infra.components.secrets import generated_password, secret
 from wharf_infra.config import PlatformConfig
+from wharf_infra.contract.facts import CA_SECRET, LOGIN_SECRET
+from wharf_infra.contract.facts import GATEWAY_HTTPS_PORT as HTTPS_PORT
 from wharf_infra.labels import metadata
 
 GATEWAY = "wharf"
 GATEWAY_CLASS = "wharf"
 TLS_SECRET = "wharf-gateway-tls"
-HTTPS_PORT = 443
 HTTP_PORT = 80
-LOGIN_SECRET = "wharf-ui-login"
 BASIC_AUTH_SECRET = "wharf-basic-auth"
 OIDC_SECRET = "wharf-oidc-client"
-CA_SECRET = "wharf-ca"  # the local stack's CA (cert-manager namespace); `make cluster` saves its ca.crt
 STRIP_AUTHORIZATION = {
     "type": "RequestHeaderModifier",
     "requestHeaderModifier": {"remove": ["Authorization"]},

@@ -1,4 +1,8 @@
-"""Marquez, the lineage store: API and web as Deployments (upstream publishes no chart)."""
+"""Marquez, the lineage store: API and web as Deployments (upstream publishes no chart).
+
+The API runs from the contract's `config.yml` (mounted, named by `MARQUEZ_CONFIG`): without it the
+image falls back to its bundled development config, with its own database login and search on.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,18 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from wharf_infra.components.security import container_security, pod_security, resources
+from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
+from wharf_infra.contract.endpoints import MARQUEZ_SERVICE, Endpoints
 from wharf_infra.labels import labels, metadata, selector
 from wharf_infra.versions import versions
 
-API = "marquez"
+API, API_PORT = MARQUEZ_SERVICE
 WEB = "marquez-web"
-API_PORT = 5000
+CONFIG_MAP = "marquez-config"
+CONFIG_DIR = "/etc/marquez"
 ADMIN_PORT = 5001
 WEB_PORT = 3000
 
@@ -22,8 +30,7 @@ WEB_PORT = 3000
 @dataclass(frozen=True)
 class MarquezArgs:
     namespace: str
-    database_host: str
-    database_port: int
+    endpoints: Endpoints
     database_secret: str
     replicas: int = 1
 
@@ -34,6 +41,7 @@ def _deployment(
     image: str,
     replicas: int,
     container: dict[str, Any],
+    volumes: list[dict[str, Any]],
     opts: pulumi.ResourceOptions,
 ) -> k8s.apps.v1.Deployment:
     version = image.rsplit(":", 1)[-1]
@@ -48,13 +56,9 @@ def _deployment(
                 "spec": {
                     "securityContext": pod_security(),
                     "automountServiceAccountToken": False,
+                    "volumes": volumes,
                     "containers": [
-                        {
-                            "name": name,
-                            "image": image,
-                            "securityContext": container_security(read_only_root=False),
-                            **container,
-                        }
+                        {"name": name, "image": image, "securityContext": container_security(), **container}
                     ],
                 },
             },
@@ -79,26 +83,16 @@ def _service(name: str, namespace: str, ports: dict[str, int], opts: pulumi.Reso
 
 
 class Marquez(pulumi.ComponentResource):
-    """Outputs `api_url`, where OpenLineage events are posted."""
-
-    api_url: str
-
     def __init__(self, name: str, args: MarquezArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:Marquez", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        database_env = [
-            {"name": "POSTGRES_HOST", "value": args.database_host},
-            {"name": "POSTGRES_PORT", "value": str(args.database_port)},
-            {"name": "POSTGRES_DB", "value": "marquez"},
-            {
-                "name": "POSTGRES_USER",
-                "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": "username"}},
-            },
-            {
-                "name": "POSTGRES_PASSWORD",
-                "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": "password"}},
-            },
-        ]
+        config = k8s.core.v1.ConfigMap(
+            CONFIG_MAP,
+            metadata=metadata(CONFIG_MAP, args.namespace, "lineage"),
+            data={"config.yml": yaml.safe_dump(marquez_config(args.endpoints, API_PORT, ADMIN_PORT))},
+            opts=child,
+        )
+        tmp = {"name": "tmp", "emptyDir": {}}
         _deployment(
             API,
             args.namespace,
@@ -106,14 +100,22 @@ class Marquez(pulumi.ComponentResource):
             args.replicas,
             {
                 "env": [
-                    {"name": "MARQUEZ_PORT", "value": str(API_PORT)},
-                    {"name": "MARQUEZ_ADMIN_PORT", "value": str(ADMIN_PORT)},
-                    {"name": "MIGRATE_ON_STARTUP", "value": "true"},
-                    *database_env,
+                    {"name": "MARQUEZ_CONFIG", "value": f"{CONFIG_DIR}/config.yml"},
+                    *(
+                        {
+                            "name": name,
+                            "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": key}},
+                        }
+                        for name, key in zip(MARQUEZ_DATABASE_ENV, ("username", "password"), strict=True)
+                    ),
                 ],
                 "ports": [
                     {"name": "http", "containerPort": API_PORT},
                     {"name": "admin", "containerPort": ADMIN_PORT},
+                ],
+                "volumeMounts": [
+                    {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                    {"name": "tmp", "mountPath": "/tmp"},
                 ],
                 "readinessProbe": {"httpGet": {"path": "/healthcheck", "port": "admin"}, "periodSeconds": 10},
                 "livenessProbe": {
@@ -122,7 +124,8 @@ class Marquez(pulumi.ComponentResource):
                 },
                 "resources": resources("250m", "384Mi", "1", "1Gi"),
             },
-            child,
+            [{"name": "config", "configMap": {"name": CONFIG_MAP}}, tmp],
+            pulumi.ResourceOptions(parent=self, depends_on=[config]),
         )
         _service(API, args.namespace, {"http": API_PORT, "admin": ADMIN_PORT}, child)
         _deployment(
@@ -137,11 +140,13 @@ class Marquez(pulumi.ComponentResource):
                     {"name": "WEB_PORT", "value": str(WEB_PORT)},
                 ],
                 "ports": [{"name": "http", "containerPort": WEB_PORT}],
+                "securityContext": container_security(read_only_root=False),  # the web server writes
+                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                 "readinessProbe": {"httpGet": {"path": "/", "port": "http"}},
                 "resources": resources("50m", "128Mi", "500m", "256Mi"),
             },
+            [tmp],
             child,
         )
         _service(WEB, args.namespace, {"http": WEB_PORT}, child)
-        self.api_url = f"http://{API}.{args.namespace}.svc:{API_PORT}"
-        self.register_outputs({"api_url": self.api_url})
+        self.register_outputs({})

@@ -2,46 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from wharf_infra.components.object_store import BUCKETS, SERVICES, ObjectStoreFacts
+from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.secrets import generated_password, secret
 from wharf_infra.components.security import container_security, pod_security, resources
+from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, s3_policy
+from wharf_infra.contract.facts import MINIO_ROOT_SECRET as ROOT_SECRET
 from wharf_infra.labels import labels, metadata, selector
 from wharf_infra.versions import versions
 
 NAME = "wharf-minio"
-ROOT_SECRET = f"{NAME}-root"  # the console login (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD)
 API_PORT = 9000
 CONSOLE_PORT = 9001
 REGION = "us-east-1"
-# What each service may do: Nessie and Trino read and write the lake; Dagster also lands files
-# and writes compute logs.
-SERVICE_BUCKETS = {"nessie": ("lake",), "trino": ("lake",), "dagster": BUCKETS}
-
-
-def _policy(buckets: tuple[str, ...]) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                    "Resource": [f"arn:aws:s3:::{b}" for b in buckets],
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                    "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
-                },
-            ],
-        }
-    )
 
 
 def setup_script() -> str:
@@ -51,10 +28,11 @@ def setup_script() -> str:
         'mc alias set wharf "http://$MINIO_HOST:9000" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"',
     ]
     lines += [f"mc mb --ignore-existing wharf/{bucket}" for bucket in BUCKETS]
-    for service in SERVICES:
+    arns = {bucket: f"arn:aws:s3:::{bucket}" for bucket in BUCKETS}
+    for service in S3_SERVICES:
         upper = service.upper()
         lines += [
-            f"printf '%s' '{_policy(SERVICE_BUCKETS[service])}' > /tmp/{service}.json",
+            f"printf '%s' '{s3_policy(arns, service)}' > /tmp/{service}.json",
             f"mc admin policy create wharf wharf-{service} /tmp/{service}.json",
             f'mc admin user add wharf "${upper}_ACCESS_KEY" "${upper}_SECRET_KEY"',
             f'mc admin policy attach wharf wharf-{service} --user "${upper}_ACCESS_KEY" || true',
@@ -96,7 +74,7 @@ class Minio(pulumi.ComponentResource):
             child,
         )
         credential_secrets = {}
-        for service in SERVICES:
+        for service in S3_SERVICES:
             credential_secrets[service] = f"wharf-s3-{service}"
             secret(
                 credential_secrets[service],
@@ -171,7 +149,7 @@ class Minio(pulumi.ComponentResource):
             {"name": "MINIO_HOST", "value": f"{NAME}.{args.namespace}.svc"},
             {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
         ]
-        for svc in SERVICES:
+        for svc in S3_SERVICES:
             for variable, key in (
                 ("ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
                 ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),

@@ -1,4 +1,9 @@
-"""Nessie: the Iceberg REST catalog (`/iceberg`), versions stored in Postgres (JDBC2)."""
+"""Nessie: the Iceberg REST catalog (`/iceberg`), versions stored in Postgres (JDBC2).
+
+Nessie's settings are the contract's (`nessie_settings`), passed whole as the chart's
+`advancedConfig`, which takes precedence over what the chart derives; the structured values below
+only wire the credentials from Secrets and pin the image.
+"""
 
 from __future__ import annotations
 
@@ -9,51 +14,57 @@ import pulumi
 
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.release import helm_release
+from wharf_infra.contract.artefacts import S3_KEY_ENV, nessie_settings
+from wharf_infra.contract.endpoints import NESSIE_SERVICE, Endpoints
+from wharf_infra.contract.facts import WAREHOUSE
+from wharf_infra.versions import versions
 
-RELEASE = "nessie"
-PORT = 19120
-WAREHOUSE = "lake"
+RELEASE, PORT = NESSIE_SERVICE
+WAREHOUSE_KEY = f"nessie.catalog.warehouses.{WAREHOUSE}"
 
 
 @dataclass(frozen=True)
 class NessieArgs:
     stack: str
     namespace: str
-    jdbc_url: str
+    endpoints: Endpoints
     database_secret: str
     store: ObjectStoreFacts
 
 
 def nessie_values(args: NessieArgs) -> dict[str, Any]:
     """The values wharf computes; sizing and security live in helm/nessie/."""
-    s3: dict[str, Any] = {"region": args.store.region}
-    if args.store.endpoint:
-        s3 |= {
-            "endpoint": args.store.endpoint,
-            "pathStyleAccess": True,
+    settings = nessie_settings(args.endpoints)
+    repository, tag = versions().image_parts("nessie")
+    s3: dict[str, Any] = (
+        {
             "authType": "STATIC",
             "accessKeySecret": {
                 "name": args.store.credential_secrets["nessie"],
-                "awsAccessKeyId": "AWS_ACCESS_KEY_ID",
-                "awsSecretAccessKey": "AWS_SECRET_ACCESS_KEY",
+                "awsAccessKeyId": S3_KEY_ENV[0],
+                "awsSecretAccessKey": S3_KEY_ENV[1],
             },
         }
-    else:
-        s3 |= {"authType": "APPLICATION_GLOBAL"}  # the pod's IAM role
+        if args.store.endpoint
+        else {"authType": "APPLICATION_GLOBAL"}  # the pod's IAM role
+    )
     values: dict[str, Any] = {
-        "versionStoreType": "JDBC2",
+        "image": {"repository": repository, "tag": tag},
+        "versionStoreType": settings["nessie.version.store.type"],
         "jdbc": {
-            "jdbcUrl": args.jdbc_url,
+            "jdbcUrl": settings["quarkus.datasource.postgresql.jdbc.url"],
             "secret": {"name": args.database_secret, "username": "username", "password": "password"},
         },
         "catalog": {
             "enabled": True,
+            # The chart's deployment wants its warehouses listed; the same as in the settings.
             "iceberg": {
                 "defaultWarehouse": WAREHOUSE,
-                "warehouses": [{"name": WAREHOUSE, "location": f"{args.store.bucket_url('lake')}/"}],
+                "warehouses": [{"name": WAREHOUSE, "location": settings[f"{WAREHOUSE_KEY}.location"]}],
             },
             "storage": {"s3": {"defaultOptions": s3}},
         },
+        "advancedConfig": settings,
     }
     if "nessie" in args.store.service_account_annotations:
         values["serviceAccount"] = {"annotations": args.store.service_account_annotations["nessie"]}
@@ -61,10 +72,6 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
 
 
 class Nessie(pulumi.ComponentResource):
-    """Outputs `iceberg_uri`, the REST endpoint Trino and the code locations use."""
-
-    iceberg_uri: str
-
     def __init__(self, name: str, args: NessieArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:Nessie", name, None, opts)
         helm_release(
@@ -75,5 +82,4 @@ class Nessie(pulumi.ComponentResource):
             nessie_values(args),
             pulumi.ResourceOptions(parent=self),
         )
-        self.iceberg_uri = f"http://{RELEASE}.{args.namespace}.svc:{PORT}/iceberg"
-        self.register_outputs({"iceberg_uri": self.iceberg_uri})
+        self.register_outputs({})

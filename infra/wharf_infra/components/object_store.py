@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-BUCKETS = ("lake", "landing", "dagster-logs")
-SERVICES = ("nessie", "trino", "dagster")  # each gets its own credentials or role
-
 
 @dataclass(frozen=True)
 class ObjectStoreFacts:

@@ -11,12 +11,13 @@ from wharf_infra.components.release import helm_release
 from wharf_infra.components.secrets import generated_password, secret
 from wharf_infra.components.security import resources
 from wharf_infra.config import PostgresSettings
+from wharf_infra.contract.endpoints import POSTGRES_CLUSTER as CLUSTER_NAME
+from wharf_infra.contract.facts import DATABASES
 from wharf_infra.labels import metadata
 from wharf_infra.versions import versions
 
-DATABASES = ("dagster", "nessie", "marquez", "marts")
-CLUSTER_NAME = "wharf-pg"
-PORT = 5432
+OWNERS = {database.name: database.owner for database in DATABASES}
+NAMES = tuple(OWNERS)
 
 
 def _twice(quantity: str) -> str:
@@ -35,12 +36,10 @@ class PostgresArgs:
 class Postgres(pulumi.ComponentResource):
     """One Postgres cluster; each service owns one database through one role.
 
-    Outputs: `host` (the read-write Service), `port`, and per database the name of a
-    `kubernetes.io/basic-auth` Secret holding its role's `username` and `password`.
+    Outputs, per database, the name of a `kubernetes.io/basic-auth` Secret holding its role's
+    `username` and `password`; where it answers is `contract.endpoints`.
     """
 
-    host: str
-    port: int
     credentials: dict[str, str]
     dagster_password_secret: str
 
@@ -49,15 +48,15 @@ class Postgres(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         operator = helm_release("cloudnative-pg", "cnpg", args.operator_namespace, args.stack, {}, child)
 
-        passwords = {db: generated_password(f"pg-{db}", child) for db in DATABASES}
+        passwords = {db: generated_password(f"pg-{db}", child) for db in NAMES}
         self.credentials = {}
-        for db in DATABASES:
+        for db in NAMES:
             secret_name = f"{CLUSTER_NAME}-{db}"
             secret(
                 secret_name,
                 args.namespace,
                 "database",
-                {"username": db, "password": passwords[db]},
+                {"username": OWNERS[db], "password": passwords[db]},
                 child,
                 secret_type="kubernetes.io/basic-auth",
             )
@@ -88,26 +87,26 @@ class Postgres(pulumi.ComponentResource):
                 "bootstrap": {
                     "initdb": {
                         "database": "dagster",
-                        "owner": "dagster",
+                        "owner": OWNERS["dagster"],
                         "secret": {"name": self.credentials["dagster"]},
                     }
                 },
                 "managed": {
                     "roles": [
                         {
-                            "name": db,
+                            "name": OWNERS[db],
                             "ensure": "present",
                             "login": True,
                             "passwordSecret": {"name": self.credentials[db]},
                         }
-                        for db in DATABASES
+                        for db in NAMES
                         if db != "dagster"
                     ]
                 },
             },
             opts=after_operator,
         )
-        for db in DATABASES:
+        for db in NAMES:
             if db == "dagster":
                 continue  # created by initdb
             k8s.apiextensions.CustomResource(
@@ -115,12 +114,7 @@ class Postgres(pulumi.ComponentResource):
                 api_version="postgresql.cnpg.io/v1",
                 kind="Database",
                 metadata=metadata(f"{CLUSTER_NAME}-{db}", args.namespace, "database"),
-                spec={"name": db, "owner": db, "cluster": {"name": CLUSTER_NAME}},
+                spec={"name": db, "owner": OWNERS[db], "cluster": {"name": CLUSTER_NAME}},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
             )
-        self.host = f"{CLUSTER_NAME}-rw.{args.namespace}.svc"
-        self.port = PORT
-        self.register_outputs({"host": self.host, "port": self.port, "credentials": self.credentials})
-
-    def jdbc_url(self, database: str) -> str:
-        return f"jdbc:postgresql://{self.host}:{self.port}/{database}"
+        self.register_outputs({"credentials": self.credentials})

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from wharf_infra.components.minio import SERVICE_BUCKETS
-from wharf_infra.components.object_store import BUCKETS, SERVICES, ObjectStoreFacts
+from wharf_infra.components.object_store import ObjectStoreFacts
+from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, s3_policy
 
 # The Kubernetes ServiceAccount each service's pods run as (chart defaults for release names).
 SERVICE_ACCOUNTS = {"nessie": "nessie", "trino": "trino", "dagster": "dagster"}
@@ -78,7 +78,7 @@ class S3Store(pulumi.ComponentResource):
             )
             buckets[bucket] = resource
         annotations: dict[str, dict[str, pulumi.Input[str]]] = {}
-        for service in SERVICES:
+        for service in S3_SERVICES:
             role = aws.iam.Role(
                 f"role-{service}",
                 assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
@@ -88,28 +88,11 @@ class S3Store(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            arns = [buckets[b].arn for b in SERVICE_BUCKETS[service]]
             aws.iam.RolePolicy(
                 f"role-{service}-s3",
                 role=role.id,
-                policy=pulumi.Output.all(*arns).apply(
-                    lambda resolved: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                                    "Resource": list(resolved),
-                                },
-                                {
-                                    "Effect": "Allow",
-                                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                                    "Resource": [f"{arn}/*" for arn in resolved],
-                                },
-                            ],
-                        }
-                    )
+                policy=pulumi.Output.all(**{b: buckets[b].arn for b in BUCKETS}).apply(
+                    functools.partial(s3_policy, service=service)
                 ),
                 opts=child,
             )

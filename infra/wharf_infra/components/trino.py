@@ -1,6 +1,7 @@
 """Trino: catalogs `lake` (Iceberg REST → Nessie) and `marts` (Postgres), lineage to Marquez.
 
-Credentials reach the catalogs as `${ENV:…}` references filled from Secrets, never as values.
+Catalogs and the event listener are the contract's artefacts; credentials reach them as
+`${ENV:…}` references filled from Secrets, never as values.
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ import pulumi
 
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.release import helm_release
+from wharf_infra.contract.artefacts import (
+    MARTS_CREDENTIAL_ENV,
+    S3_KEY_ENV,
+    properties_text,
+    trino_catalogs,
+    trino_event_listener,
+)
+from wharf_infra.contract.endpoints import TRINO_SERVICE, Endpoints
+from wharf_infra.versions import versions
 
-RELEASE = "trino"
-PORT = 8080
+RELEASE, PORT = TRINO_SERVICE
 
 
 @dataclass(frozen=True)
@@ -22,70 +31,31 @@ class TrinoArgs:
     stack: str
     namespace: str
     workers: int
-    iceberg_uri: str
-    warehouse: str
-    marts_jdbc_url: str
+    endpoints: Endpoints
     marts_secret: str
     store: ObjectStoreFacts
-    openlineage_url: str
 
 
-def _properties(pairs: dict[str, str]) -> str:
-    return "".join(f"{key}={value}\n" for key, value in pairs.items())
-
-
-def lake_catalog(args: TrinoArgs) -> dict[str, str]:
-    catalog = {
-        "connector.name": "iceberg",
-        "iceberg.catalog.type": "rest",
-        "iceberg.rest-catalog.uri": args.iceberg_uri,
-        "iceberg.rest-catalog.warehouse": args.warehouse,
-        "iceberg.rest-catalog.view-endpoints-enabled": "true",
-        "fs.native-s3.enabled": "true",
-        "s3.region": args.store.region,
-    }
-    if args.store.endpoint:
-        catalog |= {
-            "s3.endpoint": args.store.endpoint,
-            "s3.path-style-access": "true",
-            "s3.aws-access-key": "${ENV:AWS_ACCESS_KEY_ID}",
-            "s3.aws-secret-key": "${ENV:AWS_SECRET_ACCESS_KEY}",
-        }
-    return catalog
-
-
-def marts_catalog(args: TrinoArgs) -> dict[str, str]:
-    return {
-        "connector.name": "postgresql",
-        "connection-url": args.marts_jdbc_url,
-        "connection-user": "${ENV:MARTS_USER}",
-        "connection-password": "${ENV:MARTS_PASSWORD}",
-    }
+def _secret_env(secret: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for name, key in pairs.items()
+    ]
 
 
 def trino_values(args: TrinoArgs) -> dict[str, Any]:
-    env: list[dict[str, Any]] = [
-        {"name": name, "valueFrom": {"secretKeyRef": {"name": args.marts_secret, "key": key}}}
-        for name, key in (("MARTS_USER", "username"), ("MARTS_PASSWORD", "password"))
-    ]
+    env = _secret_env(
+        args.marts_secret, dict(zip(MARTS_CREDENTIAL_ENV, ("username", "password"), strict=True))
+    )
     if "trino" in args.store.credential_secrets:
-        env += [
-            {
-                "name": key,
-                "valueFrom": {"secretKeyRef": {"name": args.store.credential_secrets["trino"], "key": key}},
-            }
-            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-        ]
+        env += _secret_env(args.store.credential_secrets["trino"], {key: key for key in S3_KEY_ENV})
+    repository, tag = versions().image_parts("trino")
     values: dict[str, Any] = {
+        "image": {"repository": repository, "tag": tag},
         "server": {"workers": args.workers},
-        "catalogs": {"lake": _properties(lake_catalog(args)), "marts": _properties(marts_catalog(args))},
+        "catalogs": {name: properties_text(c) for name, c in trino_catalogs(args.endpoints).items()},
         "env": env,
-        "eventListenerProperties": [
-            "event-listener.name=openlineage",
-            "openlineage-event-listener.transport.type=HTTP",
-            f"openlineage-event-listener.transport.url={args.openlineage_url}",
-            f"openlineage-event-listener.trino.uri={service_url(args.namespace)}",
-        ],
+        "eventListenerProperties": [f"{k}={v}" for k, v in trino_event_listener(args.endpoints).items()],
     }
     if "trino" in args.store.service_account_annotations:
         values["serviceAccount"] = {
@@ -96,19 +66,7 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
     return values
 
 
-def service_url(namespace: str) -> str:
-    return f"http://{RELEASE}.{namespace}.svc:{PORT}"
-
-
-def lineage_namespace(namespace: str) -> str:
-    """How Trino's OpenLineage listener names datasets' namespace: from its `trino.uri`."""
-    return f"trino://{RELEASE}.{namespace}.svc:{PORT}"
-
-
 class Trino(pulumi.ComponentResource):
-    host: str
-    port: int
-
     def __init__(self, name: str, args: TrinoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:Trino", name, None, opts)
         helm_release(
@@ -119,6 +77,4 @@ class Trino(pulumi.ComponentResource):
             trino_values(args),
             pulumi.ResourceOptions(parent=self),
         )
-        self.host = f"{RELEASE}.{args.namespace}.svc"
-        self.port = PORT
-        self.register_outputs({"host": self.host, "port": self.port})
+        self.register_outputs({})

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import yaml
 
-from wharf_infra.components.gateway import CA_SECRET, HTTPS_PORT, LOGIN_SECRET
-from wharf_infra.components.minio import ROOT_SECRET as MINIO_LOGIN_SECRET
+from wharf_infra.contract.facts import CA_SECRET, CERT_MANAGER_NAMESPACE, LOGIN_SECRET
+from wharf_infra.contract.facts import GATEWAY_HTTPS_PORT as HTTPS_PORT
+from wharf_infra.contract.facts import MINIO_ROOT_SECRET as MINIO_LOGIN_SECRET
 from wharf_infra.local_cluster.resolution import GATEWAY_ADDRESS
-from wharf_infra.local_cluster.workspace import PLATFORM_PROGRAM, PRIVATE_FILE, Workspace
-from wharf_infra.platform import CERT_MANAGER_NAMESPACE
+from wharf_infra.local_cluster.workspace import PRIVATE_FILE, Workspace
+from wharf_infra.paths import PLATFORM_PROGRAM
 
 SMOKE_USER = "smoke"
 

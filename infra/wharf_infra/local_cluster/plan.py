@@ -18,15 +18,8 @@ from pathlib import Path
 
 from wharf_infra.images import image_name
 from wharf_infra.local_cluster import handoff, prerequisites, readiness
-from wharf_infra.local_cluster.workspace import (
-    CLUSTER_PROGRAM,
-    PLATFORM_PROGRAM,
-    STACK,
-    Workspace,
-    forget_encryption_salt,
-    stack_file,
-)
-from wharf_infra.paths import REPO_ROOT
+from wharf_infra.local_cluster.workspace import STACK, Workspace, forget_encryption_salt, stack_file
+from wharf_infra.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM, REPO_ROOT
 from wharf_infra.registry import load_registry
 
 DESTROY_TOOLS = tuple(t for t in prerequisites.TOOLS if t.name in ("docker", "kind", "pulumi"))

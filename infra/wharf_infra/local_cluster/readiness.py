@@ -13,10 +13,10 @@ from typing import Any
 
 import requests
 
+from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.local_cluster.handoff import login, save_ca
 from wharf_infra.local_cluster.resolution import GATEWAY_ADDRESS, hostnames_resolved_to
 from wharf_infra.local_cluster.workspace import Workspace
-from wharf_infra.platform import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 
 TIMEOUT_S = 900
 POLL_S = 5

@@ -19,14 +19,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from wharf_infra.cluster import CONFIG_KEY as CLUSTER_KEY
-from wharf_infra.config import ClusterConfig, PlatformConfig, from_stack_file
-from wharf_infra.paths import INFRA_DIR, cache_dir
-from wharf_infra.platform import CONFIG_KEY as PLATFORM_KEY
+from wharf_infra.config import ClusterConfig, PlatformConfig, cluster_config, platform_config
+from wharf_infra.paths import cache_dir
 
 STACK = "local"
-CLUSTER_PROGRAM = INFRA_DIR / "cluster"
-PLATFORM_PROGRAM = INFRA_DIR / "platform"
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 # Pulumi writes the passphrase's salt into the stack file; it belongs to this laptop, not to git.
@@ -67,11 +63,11 @@ class Workspace:
 
     @cached_property
     def cluster(self) -> ClusterConfig:
-        return from_stack_file(ClusterConfig, CLUSTER_PROGRAM, STACK, CLUSTER_KEY)
+        return cluster_config(STACK)
 
     @cached_property
     def platform(self) -> PlatformConfig:
-        return from_stack_file(PlatformConfig, PLATFORM_PROGRAM, STACK, PLATFORM_KEY)
+        return platform_config(STACK)
 
     def env(self) -> dict[str, str]:
         """What every command runs with, besides the caller's environment."""

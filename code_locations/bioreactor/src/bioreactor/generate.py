@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import os
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bioreactor.batch_files import LANDING_PREFIX
+from wharf_shared.environment import PlatformEnvironment, profile
 from wharf_shared.landing import LandingStore
 
 BAD_MODES = ("corrupt", "empty", "wrong-schema", "out-of-range", "duplicate")
@@ -83,20 +83,24 @@ def bad_file(mode: str, batch_id: str, start: datetime, seed: int) -> bytes:
     raise ValueError(f"unknown bad mode {mode!r}; one of {BAD_MODES}")
 
 
-def landing_from_env(url: str) -> LandingStore:
+def landing_store(url: str | None) -> LandingStore:
+    """The store at `url`, else the platform's landing store; S3 is located by the environment contract."""
+    if profile() != "platform":
+        if url is None:
+            raise SystemExit("--landing is needed outside the platform profile (e.g. file:///tmp/landing)")
+        return LandingStore(url=url)
+    contract = PlatformEnvironment.from_env()
     return LandingStore(
-        url=url,
-        s3_endpoint=os.environ.get("WHARF_S3_ENDPOINT") or None,
-        s3_region=os.environ.get("WHARF_S3_REGION", "us-east-1"),
+        url=url or contract.landing_url,
+        s3_endpoint=contract.s3_endpoint or None,
+        s3_region=contract.s3_region,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument(
-        "--landing",
-        default=os.environ.get("WHARF_LANDING_URL", "s3://landing"),
-        help="landing store URL: s3://bucket or file:///folder",
+        "--landing", help="landing store URL: s3://bucket or file:///folder (default: the platform's)"
     )
     parser.add_argument("--batches", type=int, default=1, help="number of good batches to write")
     parser.add_argument("--batch-id", help="batch id (default: B-<date>-<n>)")
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bad", choices=BAD_MODES, help="write one broken file of this kind instead")
     args = parser.parse_args(argv)
 
-    landing = landing_from_env(args.landing)
+    landing = landing_store(args.landing)
     start = datetime.fromisoformat(args.start).astimezone(UTC)
     if args.bad:
         batch_id = args.batch_id or f"B-BAD-{args.bad}"

@@ -16,6 +16,8 @@ from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGra
 from dagster._core.storage.dagster_run import DagsterRun
 from pydantic import Field
 
+from wharf_shared.environment import LINEAGE_JOB_NAMESPACE
+
 TABLE_CATALOGS = frozenset({"lake", "marts"})
 PRODUCER = "https://wharf.dev/lineage"
 
@@ -30,7 +32,7 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Sends OpenLineage run events to Marquez; does nothing when `url` is empty."""
 
     url: str = Field(default="", description="Marquez base URL; empty disables lineage")
-    job_namespace: str = "wharf"
+    job_namespace: str = LINEAGE_JOB_NAMESPACE
     dataset_namespace: str = Field(description="trino://host:port, as Trino's listener reports it")
 
     @property

@@ -3,8 +3,8 @@
 - `embedded` (default): no services; Iceberg is a SQL catalog and the landing store a folder, both
   under `WHARF_DATA_DIR` (default `.wharf/` in the working directory). For `dagster dev` and tests.
 - `platform`: the services of a wharf deployment (the Kubernetes platform or the native stack),
-  located by `WHARF_*` variables; S3 credentials come from the standard AWS variables or the pod's
-  role, never from Dagster config.
+  located by the `WHARF_*` variables of `wharf_shared.environment`; S3 credentials come from the
+  standard AWS variables or the pod's role, never from Dagster config.
 """
 
 from __future__ import annotations
@@ -15,19 +15,11 @@ from typing import Any
 
 import dagster as dg
 
+from wharf_shared.environment import DATA_DIR, TRINO_PASSWORD, PlatformEnvironment, profile
 from wharf_shared.iceberg import IcebergCatalogResource
 from wharf_shared.landing import LandingStore
 from wharf_shared.lineage import LineageResource
 from wharf_shared.trino import TrinoResource
-
-PROFILES = ("embedded", "platform")
-
-
-def _env(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None:
-        raise KeyError(f"{name} is not set; the 'platform' profile needs it (see README, Configuration)")
-    return value
 
 
 def _embedded(data_dir: Path) -> dict[str, Any]:
@@ -41,36 +33,31 @@ def _embedded(data_dir: Path) -> dict[str, Any]:
 
 
 def _platform() -> dict[str, Any]:
-    s3: dict[str, Any] = {
-        "s3_endpoint": os.environ.get("WHARF_S3_ENDPOINT") or None,
-        "s3_region": _env("WHARF_S3_REGION", "us-east-1"),
-    }
-    password = dg.EnvVar("WHARF_TRINO_PASSWORD") if os.environ.get("WHARF_TRINO_PASSWORD") else None
-    trino = TrinoResource(
-        host=_env("WHARF_TRINO_HOST"),
-        port=int(_env("WHARF_TRINO_PORT", "8080")),
-        user=_env("WHARF_TRINO_USER", "wharf"),
-        password=password,
-        http_scheme=_env("WHARF_TRINO_SCHEME", "http"),
-    )
+    contract = PlatformEnvironment.from_env()
+    s3: dict[str, Any] = {"s3_endpoint": contract.s3_endpoint or None, "s3_region": contract.s3_region}
+    password = dg.EnvVar(TRINO_PASSWORD) if os.environ.get(TRINO_PASSWORD) else None
     return {
         "iceberg": IcebergCatalogResource(
-            uri=_env("WHARF_ICEBERG_URI"), warehouse=_env("WHARF_ICEBERG_WAREHOUSE", "lake"), **s3
+            uri=contract.iceberg_uri, warehouse=contract.iceberg_warehouse, **s3
         ),
-        "landing": LandingStore(url=_env("WHARF_LANDING_URL", "s3://landing"), **s3),
-        "trino": trino,
+        "landing": LandingStore(url=contract.landing_url, **s3),
+        "trino": TrinoResource(
+            host=contract.trino_host,
+            port=contract.trino_port,
+            user=contract.trino_user,
+            password=password,
+            http_scheme=contract.trino_scheme,
+        ),
         "lineage": LineageResource(
-            url=os.environ.get("WHARF_OPENLINEAGE_URL", ""),
-            dataset_namespace=os.environ.get("WHARF_TRINO_LINEAGE_NAMESPACE", trino.lineage_namespace),
+            url=contract.openlineage_url,
+            job_namespace=contract.lineage_job_namespace,
+            dataset_namespace=contract.dataset_namespace,
         ),
     }
 
 
-def shared_resources(profile: str | None = None) -> dict[str, Any]:
-    """The resources every location binds, for `profile` (default: `$WHARF_PROFILE`)."""
-    chosen = profile or os.environ.get("WHARF_PROFILE", "embedded")
-    if chosen == "embedded":
-        return _embedded(Path(os.environ.get("WHARF_DATA_DIR", ".wharf")).resolve())
-    if chosen == "platform":
-        return _platform()
-    raise ValueError(f"WHARF_PROFILE={chosen!r} is not one of {', '.join(PROFILES)}")
+def shared_resources(chosen: str | None = None) -> dict[str, Any]:
+    """The resources every location binds, for profile `chosen` (default: `$WHARF_PROFILE`)."""
+    if (chosen or profile()) == "embedded":
+        return _embedded(Path(os.environ.get(DATA_DIR, ".wharf")).resolve())
+    return _platform()

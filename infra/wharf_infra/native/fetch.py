@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wharf_infra.stack.processes import StackError
-from wharf_infra.stack.settings import settings
+from wharf_infra.native.processes import StackError
+from wharf_infra.native.settings import settings
 
 
 def maven_artifact(coordinates: str, file_name: str) -> Path:
@@ -75,11 +75,3 @@ def _apt_install(*packages: str) -> None:
         capture_output=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
-
-
-def debian_package(package: str, probe: Path) -> None:
-    """Make sure `probe` exists, installing `package` from Debian if it does not."""
-    if not probe.exists():
-        _apt_install(package)
-    if not probe.exists():
-        raise StackError(f"{probe} is still missing after installing {package}")

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from wharf_infra.stack.settings import settings
+from wharf_infra.native.settings import settings
 
 
 class StackError(RuntimeError):

@@ -1,4 +1,4 @@
-"""Where the stack keeps things, what it runs, and the credentials it generated for itself."""
+"""Where the native stack keeps things, where it listens, and the credentials it generated."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from wharf_infra.contract.endpoints import LOOPBACK, Endpoints, native_endpoints
+from wharf_infra.contract.facts import DATABASES
 from wharf_infra.paths import INFRA_DIR, cache_dir
 
-STACK_FILE = INFRA_DIR / "stack.toml"
-DATABASES = ("dagster", "nessie", "marquez", "marts")
-BUCKETS = ("lake", "landing", "dagster-logs")
-LOOPBACK = "127.0.0.1"
+NATIVE_FILE = INFRA_DIR / "native.toml"
 
 
 @dataclass(frozen=True)
-class StackSettings:
-    versions: dict[str, str]
+class NativeSettings:
     java: dict[str, int]
     ports: dict[str, int]
     trino_plugins: tuple[str, ...]
@@ -46,23 +44,25 @@ class StackSettings:
     def pid_file(self, service: str) -> Path:
         return self.state_dir / "run" / f"{service}.pid"
 
-    def url(self, service: str, scheme: str = "http") -> str:
-        return f"{scheme}://{LOOPBACK}:{self.ports[service]}"
+    def url(self, service: str) -> str:
+        return f"http://{LOOPBACK}:{self.ports[service]}"
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return native_endpoints(self.ports)
 
 
 @cache
-def settings() -> StackSettings:
-    raw = tomllib.loads(STACK_FILE.read_text())
+def settings() -> NativeSettings:
+    raw = tomllib.loads(NATIVE_FILE.read_text())
     wharf_cache = cache_dir()
-    state_dir = Path(os.environ.get("WHARF_STACK_DIR", wharf_cache / "stack"))
-    return StackSettings(
-        versions=raw["versions"],
+    return NativeSettings(
         java=raw["java"],
         ports=raw["ports"],
         trino_plugins=tuple(raw["trino"]["plugins"]),
         trino_heap=raw["trino"]["heap"],
         cache_dir=wharf_cache,
-        state_dir=state_dir,
+        state_dir=Path(os.environ.get("WHARF_NATIVE_DIR", wharf_cache / "native")),
     )
 
 
@@ -73,7 +73,7 @@ def credentials() -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(path.read_text())
         return loaded
     generated = {
-        "postgres": {db: secrets.token_urlsafe(18) for db in DATABASES},
+        "postgres": {db.name: secrets.token_urlsafe(18) for db in DATABASES},
         "minio": {"user": "wharf-root", "password": secrets.token_urlsafe(24)},
     }
     path.parent.mkdir(parents=True, exist_ok=True)

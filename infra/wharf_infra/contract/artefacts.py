@@ -1,0 +1,206 @@
+"""The configuration each service runs with, rendered from the facts and one side's endpoints.
+
+Each function here is used by both sides: the Pulumi components put its result into chart values
+or a ConfigMap, the native stack writes it to the file the service reads. Credentials are never
+part of an artefact: they are references (`${ENV:…}`, `${…}`, `env:`) filled from Secrets on the
+cluster and from the stack's credentials file natively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wharf_infra.contract.endpoints import Endpoints
+from wharf_infra.contract.facts import COMPUTE_LOG_PREFIX, DAGSTER_POSTGRES_SCHEME, LOGS_BUCKET, WAREHOUSE
+
+# Environment variables the artefacts reference for credentials; both sides set them.
+S3_KEY_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+MARTS_CREDENTIAL_ENV = ("MARTS_USER", "MARTS_PASSWORD")
+MARQUEZ_DATABASE_ENV = ("POSTGRES_USER", "POSTGRES_PASSWORD")
+DAGSTER_PASSWORD_ENV = "DAGSTER_PG_PASSWORD"  # the name the Dagster chart gives it
+
+
+def properties_text(pairs: dict[str, str]) -> str:
+    """A Java `.properties` file (values here never need escaping: they are URLs and names)."""
+    return "".join(f"{key}={value}\n" for key, value in pairs.items())
+
+
+# -- Trino --------------------------------------------------------------------------------------
+
+
+def trino_catalogs(endpoints: Endpoints) -> dict[str, dict[str, str]]:
+    """`lake` (Iceberg REST → Nessie, data in the object store) and `marts` (Postgres)."""
+    lake = {
+        "connector.name": "iceberg",
+        "iceberg.catalog.type": "rest",
+        "iceberg.rest-catalog.uri": endpoints.iceberg_uri,
+        "iceberg.rest-catalog.warehouse": WAREHOUSE,
+        "iceberg.rest-catalog.view-endpoints-enabled": "true",
+        "fs.native-s3.enabled": "true",
+        "s3.region": endpoints.s3_region,
+    }
+    if endpoints.s3_endpoint:  # MinIO: static keys; on AWS the pod's role
+        lake |= {
+            "s3.endpoint": endpoints.s3_endpoint,
+            "s3.path-style-access": "true",
+            "s3.aws-access-key": f"${{ENV:{S3_KEY_ENV[0]}}}",
+            "s3.aws-secret-key": f"${{ENV:{S3_KEY_ENV[1]}}}",
+        }
+    marts = {
+        "connector.name": "postgresql",
+        "connection-url": endpoints.jdbc_url("marts"),
+        "connection-user": f"${{ENV:{MARTS_CREDENTIAL_ENV[0]}}}",
+        "connection-password": f"${{ENV:{MARTS_CREDENTIAL_ENV[1]}}}",
+    }
+    return {"lake": lake, "marts": marts}
+
+
+def trino_event_listener(endpoints: Endpoints) -> dict[str, str]:
+    """OpenLineage to Marquez; `trino.uri` is what names the datasets' namespace."""
+    return {
+        "event-listener.name": "openlineage",
+        "openlineage-event-listener.transport.type": "HTTP",
+        "openlineage-event-listener.transport.url": endpoints.marquez_url,
+        "openlineage-event-listener.trino.uri": endpoints.trino_url,
+    }
+
+
+# -- Nessie -------------------------------------------------------------------------------------
+
+
+def nessie_settings(endpoints: Endpoints) -> dict[str, str]:
+    """Nessie's own settings: the JDBC2 version store on Postgres and the Iceberg warehouse.
+
+    Credentials (`quarkus.datasource.postgresql.username/password`, the S3 keys) are not here.
+    """
+    settings = {
+        "nessie.version.store.type": "JDBC2",
+        "nessie.version.store.persist.jdbc.datasource": "postgresql",
+        "quarkus.datasource.postgresql.jdbc.url": endpoints.jdbc_url("nessie"),
+        "nessie.catalog.default-warehouse": WAREHOUSE,
+        f"nessie.catalog.warehouses.{WAREHOUSE}.location": f"{endpoints.bucket_url(WAREHOUSE)}/",
+        "nessie.catalog.service.s3.default-options.region": endpoints.s3_region,
+    }
+    if endpoints.s3_endpoint:
+        settings |= {
+            "nessie.catalog.service.s3.default-options.endpoint": endpoints.s3_endpoint,
+            "nessie.catalog.service.s3.default-options.path-style-access": "true",
+        }
+    return settings
+
+
+# -- Marquez ------------------------------------------------------------------------------------
+
+
+def marquez_config(endpoints: Endpoints, api_port: int, admin_port: int) -> dict[str, Any]:
+    """Marquez's `config.yml`: its database from the environment, search off (wharf runs no
+    OpenSearch), migrations on start. Marquez substitutes `${VAR}` from its environment."""
+    return {
+        "server": {
+            "applicationConnectors": [{"type": "http", "port": api_port, "httpCompliance": "RFC7230_LEGACY"}],
+            "adminConnectors": [{"type": "http", "port": admin_port}],
+        },
+        "db": {
+            "driverClass": "org.postgresql.Driver",
+            "url": endpoints.jdbc_url("marquez"),
+            "user": f"${{{MARQUEZ_DATABASE_ENV[0]}}}",
+            "password": f"${{{MARQUEZ_DATABASE_ENV[1]}}}",
+        },
+        "migrateOnStartup": True,
+        "graphql": {"enabled": True},
+        "search": {"enabled": False},
+        "logging": {"level": "INFO", "appenders": [{"type": "console"}]},
+    }
+
+
+# -- Dagster ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstancePolicy:
+    """How Dagster's instance runs things: the same on the cluster and natively.
+
+    A run that fails to start (a code server answering slowly, a pod that cannot be scheduled) is
+    failed by run monitoring after `start_timeout_seconds` and retried by the daemon.
+    """
+
+    max_concurrent_runs: int
+    start_timeout_seconds: int = 300
+    monitoring_poll_seconds: int = 30
+    max_run_retries: int = 2
+    daemon_workers: int = 4  # threads each for dequeuing runs, sensors and schedules
+    sensor_ticks_kept_days: int = 7
+    failed_ticks_kept_days: int = 30
+
+
+def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> dict[str, Any]:
+    """`dagster.yaml` as the Dagster chart renders it, without the run launcher (the one part
+    that differs: K8sRunLauncher on the cluster, the default launcher natively)."""
+    database = {
+        "username": "dagster",
+        "password": {"env": DAGSTER_PASSWORD_ENV},
+        "hostname": endpoints.postgres_host,
+        "db_name": "dagster",
+        "port": endpoints.postgres_port,
+        "params": {},
+        "scheme": DAGSTER_POSTGRES_SCHEME,
+    }
+
+    def storage(module: str, cls: str) -> dict[str, Any]:
+        return {"module": module, "class": cls, "config": {"postgres_db": dict(database)}}
+
+    compute_logs: dict[str, Any] = {
+        "bucket": endpoints.buckets[LOGS_BUCKET],
+        "prefix": COMPUTE_LOG_PREFIX,
+        "verify": True,
+        "region": endpoints.s3_region,
+    }
+    if endpoints.s3_endpoint:
+        compute_logs["endpoint_url"] = endpoints.s3_endpoint
+    ticks = {"skipped": policy.sensor_ticks_kept_days, "success": policy.sensor_ticks_kept_days}
+    ticks |= {"failure": policy.failed_ticks_kept_days, "started": policy.failed_ticks_kept_days}
+    threads = {"use_threads": True, "num_workers": policy.daemon_workers}
+    return {
+        "scheduler": {"module": "dagster.core.scheduler", "class": "DagsterDaemonScheduler"},
+        "schedule_storage": storage("dagster_postgres.schedule_storage", "PostgresScheduleStorage"),
+        "run_storage": storage("dagster_postgres.run_storage", "PostgresRunStorage"),
+        "event_log_storage": storage("dagster_postgres.event_log", "PostgresEventLogStorage"),
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {
+                "max_concurrent_runs": policy.max_concurrent_runs,
+                "dequeue_use_threads": True,
+                "dequeue_num_workers": policy.daemon_workers,
+            },
+        },
+        "compute_logs": {
+            "module": "dagster_aws.s3.compute_log_manager",
+            "class": "S3ComputeLogManager",
+            "config": compute_logs,
+        },
+        "run_monitoring": {
+            "enabled": True,
+            "start_timeout_seconds": policy.start_timeout_seconds,
+            "max_resume_run_attempts": 0,
+            "poll_interval_seconds": policy.monitoring_poll_seconds,
+            "free_slots_after_run_end_seconds": 0,
+        },
+        "run_retries": {"enabled": True, "max_retries": policy.max_run_retries},
+        "sensors": threads,
+        "schedules": dict(threads),
+        "retention": {
+            "sensor": {"purge_after_days": ticks},
+            "schedule": {"purge_after_days": policy.failed_ticks_kept_days},
+            "auto_materialize": {
+                "purge_after_days": {
+                    "failure": -1,
+                    "skipped": policy.sensor_ticks_kept_days,
+                    "started": -1,
+                    "success": -1,
+                }
+            },
+        },
+        "telemetry": {"enabled": False},
+    }
