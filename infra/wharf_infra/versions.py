@@ -42,6 +42,11 @@ class Versions:
         digest = self.images[name].partition("@")[2]
         return repository, f"{tag}@{digest}" if digest else tag
 
+    def image_values(self, name: str) -> dict[str, str]:
+        """`{repository, tag}`, the way most charts take an image."""
+        repository, tag = self.image_parts(name)
+        return {"repository": repository, "tag": tag}
+
     def image_version(self, name: str) -> str:
         """The version an image runs: its tag without a digest."""
         return self.image_parts(name)[1].partition("@")[0]

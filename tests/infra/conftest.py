@@ -25,6 +25,22 @@ class Rendered:
     def objects(self) -> list[dict[str, Any]]:
         return [yaml.safe_load(p.read_text()) for p in sorted((self.root / "objects").rglob("*.yaml"))]
 
+    def chart_objects(self) -> list[dict[str, Any]]:
+        """What the charts install with wharf's values (`helm template`): CRDs and `helm test`
+        hooks (run only by `helm test`, never by an install) left out."""
+        return [
+            document
+            for path in sorted((self.root / "charts").glob("*.yaml"))
+            for document in yaml.safe_load_all(path.read_text())
+            if document
+            and document.get("kind") != "CustomResourceDefinition"
+            and "test" not in (document["metadata"].get("annotations") or {}).get("helm.sh/hook", "")
+        ]
+
+    def workloads(self) -> list[dict[str, Any]]:
+        """Every object wharf deploys: its own and the charts'."""
+        return [*self.objects(), *self.chart_objects()]
+
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [o for o in self.objects() if o["kind"] == kind]
 

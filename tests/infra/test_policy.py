@@ -9,10 +9,12 @@ import pytest
 import yaml
 from conftest import Rendered
 
+from wharf_infra.images import content_tag
 from wharf_infra.paths import HELM_DIR, INFRA_DIR, VERSIONS_FILE
+from wharf_infra.registry import load_registry
 from wharf_infra.render import REDACTED, SECRET_PREFIX, pod_specs
 
-PINNED = re.compile(r"^[^:@\s]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$")
+PINNED = re.compile(r"^[^:@\s]+(:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$")
 
 
 def _containers(obj: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -20,7 +22,7 @@ def _containers(obj: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any
 
 
 def test_every_container_has_requests_and_limits(stack: Rendered) -> None:
-    for obj in stack.objects():
+    for obj in stack.workloads():
         for _, container in _containers(obj):
             res = container.get("resources", {})
             for kind in ("requests", "limits"):
@@ -29,7 +31,7 @@ def test_every_container_has_requests_and_limits(stack: Rendered) -> None:
 
 def test_every_container_runs_as_non_root_without_privilege(stack: Rendered) -> None:
     checked = 0
-    for obj in stack.objects():
+    for obj in stack.workloads():
         for pod, container in _containers(obj):
             context = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
             name = f"{obj['kind']}/{obj['metadata']['name']}/{container['name']}"
@@ -43,11 +45,14 @@ def test_every_container_runs_as_non_root_without_privilege(stack: Rendered) -> 
 
 def test_every_image_is_pinned_and_comes_from_versions_toml(stack: Rendered) -> None:
     pinned = set(tomllib.loads(VERSIONS_FILE.read_text())["images"].values())
-    images = [c["image"] for obj in stack.objects() for _, c in _containers(obj)]
+    locations = {f"{loc.name}:{content_tag(loc)}" for loc in load_registry()}  # tagged by content
+    images = [c["image"] for obj in stack.workloads() for _, c in _containers(obj)]
     assert images
     for image in images:
         assert PINNED.match(image) and not image.endswith(":latest"), image
-        assert image in pinned, f"{image} is not pinned in {VERSIONS_FILE.name}"
+        assert image in pinned or image.rsplit("/wharf-", 1)[-1] in locations, (
+            f"{image} is not pinned in {VERSIONS_FILE.name}"
+        )
     cluster = [o for o in stack.of_kind("Cluster")]
     assert all(c["spec"]["imageName"] in pinned for c in cluster)
 

@@ -19,10 +19,10 @@ from dagster._core.instance.ref import InstanceRef
 from bioreactor.generate import bad_file, batch_table, to_parquet
 from weather.cities import CITIES
 from weather.source import WeatherSource
+from wharf_infra.contract.facts import BUCKETS
 from wharf_infra.native import __main__ as stack_cli
 from wharf_infra.native.dagster import instance_config, platform_env
 from wharf_infra.native.services import Postgres, s3_client
-from wharf_infra.native.settings import BUCKETS
 
 FIRST, LAST = date(2025, 3, 1), date(2025, 3, 30)  # the weather backfill: 30 days
 LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate")
@@ -48,6 +48,16 @@ def _reset_lake(trino: object) -> None:
                 client.delete_object(Bucket=bucket, Key=item["Key"])
 
 
+def _reset_instance(dagster_home: str) -> None:
+    """A reused stack starts clean: no runs queued by an earlier session, no sensor cursor or
+    dynamic partition left over (the daemon recreates its sensors' state as it ticks)."""
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(dagster_home)) as shared:
+        for record in shared.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED])):
+            shared.report_run_canceled(record.dagster_run)
+        shared.wipe()
+        shared.wipe_all_schedules()
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[dict[str, str]]:
     started_here = stack_cli.ensure_up()
@@ -57,6 +67,7 @@ def stack() -> Iterator[dict[str, str]]:
     from wharf_shared.profiles import shared_resources
 
     _reset_lake(shared_resources("platform")["trino"])
+    _reset_instance(env["DAGSTER_HOME"])
     yield env
     for key, value in saved.items():
         if value is None:
@@ -78,11 +89,10 @@ def resources(stack: dict[str, str]) -> dict[str, object]:
 def instance(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
     """A Dagster instance on the stack's Postgres, in a database of its own: the stack's daemon
     does not act on what the in-process tests materialize."""
-    postgres = Postgres()
-    if not postgres._psql(f"select 1 from pg_database where datname = '{TEST_DATABASE}'"):
-        postgres._psql(f"create database {TEST_DATABASE} owner dagster")
+    Postgres().ensure_database(TEST_DATABASE, "dagster")
     config = instance_config()
-    config["storage"]["postgres"]["postgres_db"]["db_name"] = TEST_DATABASE  # type: ignore[index]
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+        config[storage]["config"]["postgres_db"]["db_name"] = TEST_DATABASE
     config.pop("run_coordinator")
     home = tmp_path_factory.mktemp("dagster-home")
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))

@@ -53,9 +53,11 @@ def from_file(path: Path) -> Target:
 
 
 def native_stack() -> Target:
-    from wharf_infra.native.settings import LOOPBACK, settings
+    from wharf_infra.contract.endpoints import LOOPBACK
+    from wharf_infra.native.settings import settings
 
     return Target(
         dagster_url=settings().url("dagster"),
         trino={"host": LOOPBACK, "port": settings().ports["trino"], "scheme": "http", "user": "smoke"},
+        marquez_url=settings().url("marquez"),
     )

@@ -154,6 +154,7 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
     values: dict[str, Any] = {
         "global": {"postgresqlSecretName": args.database_password_secret},
         "generatePostgresqlPasswordSecret": False,
+        "busybox": {"image": {**versions().image_values("busybox"), "pullPolicy": args.image_pull_policy}},
         # The init containers that wait for the database run this image: pinned, like every other.
         "postgresql": {
             "image": {

@@ -21,6 +21,7 @@ from wharf_infra.config import PlatformConfig
 from wharf_infra.contract.facts import CA_SECRET, LOGIN_SECRET
 from wharf_infra.contract.facts import GATEWAY_HTTPS_PORT as HTTPS_PORT
 from wharf_infra.labels import metadata
+from wharf_infra.versions import versions
 
 GATEWAY = "wharf"
 GATEWAY_CLASS = "wharf"
@@ -90,9 +91,27 @@ class Gateway(pulumi.ComponentResource):
         config = args.config
         namespace = config.namespace
         cert_manager = helm_release(
-            "cert-manager", "cert-manager", args.cert_manager_namespace, args.stack, {}, child
+            "cert-manager",
+            "cert-manager",
+            args.cert_manager_namespace,
+            args.stack,
+            {
+                "image": versions().image_values("cert_manager_controller"),
+                **{
+                    part: {"image": versions().image_values(f"cert_manager_{part}")}
+                    for part in ("webhook", "cainjector", "startupapicheck")
+                },
+            },
+            child,
         )
-        envoy = helm_release("gateway-helm", "envoy-gateway", args.gateway_namespace, args.stack, {}, child)
+        envoy = helm_release(
+            "gateway-helm",
+            "envoy-gateway",
+            args.gateway_namespace,
+            args.stack,
+            {"global": {"images": {"envoyGateway": {"image": versions().image("envoy_gateway")}}}},
+            child,
+        )
         with_crds = pulumi.ResourceOptions(parent=self, depends_on=[cert_manager, envoy])
 
         proxy_service: dict[str, Any] = {"type": config.gateway.service_type}

@@ -14,7 +14,7 @@ import pulumi
 
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.release import helm_release
-from wharf_infra.contract.artefacts import S3_KEY_ENV, nessie_settings
+from wharf_infra.contract.artefacts import NESSIE_S3, S3_KEY_ENV, nessie_settings
 from wharf_infra.contract.endpoints import NESSIE_SERVICE, Endpoints
 from wharf_infra.contract.facts import WAREHOUSE
 from wharf_infra.versions import versions
@@ -38,7 +38,7 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
     repository, tag = versions().image_parts("nessie")
     s3: dict[str, Any] = (
         {
-            "authType": "STATIC",
+            "authType": settings[f"{NESSIE_S3}.auth-type"],
             "accessKeySecret": {
                 "name": args.store.credential_secrets["nessie"],
                 "awsAccessKeyId": S3_KEY_ENV[0],
@@ -46,7 +46,7 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
             },
         }
         if args.store.endpoint
-        else {"authType": "APPLICATION_GLOBAL"}  # the pod's IAM role
+        else {"authType": settings[f"{NESSIE_S3}.auth-type"]}
     )
     values: dict[str, Any] = {
         "image": {"repository": repository, "tag": tag},

@@ -46,7 +46,14 @@ class Postgres(pulumi.ComponentResource):
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:Postgres", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        operator = helm_release("cloudnative-pg", "cnpg", args.operator_namespace, args.stack, {}, child)
+        operator = helm_release(
+            "cloudnative-pg",
+            "cnpg",
+            args.operator_namespace,
+            args.stack,
+            {"image": versions().image_values("cnpg_operator")},
+            child,
+        )
 
         passwords = {db: generated_password(f"pg-{db}", child) for db in NAMES}
         self.credentials = {}

@@ -19,6 +19,7 @@ S3_KEY_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 MARTS_CREDENTIAL_ENV = ("MARTS_USER", "MARTS_PASSWORD")
 MARQUEZ_DATABASE_ENV = ("POSTGRES_USER", "POSTGRES_PASSWORD")
 DAGSTER_PASSWORD_ENV = "DAGSTER_PG_PASSWORD"  # the name the Dagster chart gives it
+NESSIE_S3 = "nessie.catalog.service.s3.default-options"
 
 
 def properties_text(pairs: dict[str, str]) -> str:
@@ -80,12 +81,15 @@ def nessie_settings(endpoints: Endpoints) -> dict[str, str]:
         "quarkus.datasource.postgresql.jdbc.url": endpoints.jdbc_url("nessie"),
         "nessie.catalog.default-warehouse": WAREHOUSE,
         f"nessie.catalog.warehouses.{WAREHOUSE}.location": f"{endpoints.bucket_url(WAREHOUSE)}/",
-        "nessie.catalog.service.s3.default-options.region": endpoints.s3_region,
+        "nessie.catalog.object-stores.health-check.enabled": "true",
+        f"{NESSIE_S3}.region": endpoints.s3_region,
+        # MinIO: a static login (a Secret); AWS: the pod's role.
+        f"{NESSIE_S3}.auth-type": "STATIC" if endpoints.s3_endpoint else "APPLICATION_GLOBAL",
     }
     if endpoints.s3_endpoint:
         settings |= {
-            "nessie.catalog.service.s3.default-options.endpoint": endpoints.s3_endpoint,
-            "nessie.catalog.service.s3.default-options.path-style-access": "true",
+            f"{NESSIE_S3}.endpoint": endpoints.s3_endpoint,
+            f"{NESSIE_S3}.path-style-access": "true",
         }
     return settings
 

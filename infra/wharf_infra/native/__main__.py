@@ -15,13 +15,13 @@ import sys
 
 from wharf_infra.native.dagster import Dagster, platform_env
 from wharf_infra.native.processes import StackError
-from wharf_infra.native.services import Minio, Nessie, Postgres, Service, Trino
+from wharf_infra.native.services import Marquez, Minio, Nessie, Postgres, Service, Trino
 from wharf_infra.native.settings import settings
 
 
 def services() -> list[Service]:
     """In start order: each depends only on those before it."""
-    return [Postgres(), Minio(), Nessie(), Trino(), Dagster()]
+    return [Postgres(), Minio(), Nessie(), Marquez(), Trino(), Dagster()]
 
 
 def ensure_up() -> bool:

@@ -7,25 +7,36 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
+
 from wharf_infra.contract.artefacts import (
+    MARQUEZ_DATABASE_ENV,
     MARTS_CREDENTIAL_ENV,
+    NESSIE_S3,
     S3_KEY_ENV,
+    marquez_config,
     nessie_settings,
     properties_text,
     trino_catalogs,
+    trino_event_listener,
 )
 from wharf_infra.contract.endpoints import LOOPBACK
 from wharf_infra.contract.facts import BUCKETS, DATABASES
 from wharf_infra.native import processes
 from wharf_infra.native.fetch import go_binary, maven_artifact
 from wharf_infra.native.java import java_for
+from wharf_infra.native.processes import StackError
 from wharf_infra.native.settings import credentials, settings
+from wharf_infra.paths import INFRA_DIR, upstream_dir
 from wharf_infra.versions import versions
+
+MARQUEZ_POM = INFRA_DIR / "marquez" / "pom.xml"
 
 
 class Service(Protocol):
@@ -122,20 +133,25 @@ class Postgres:
             )
         processes.wait_until(self.name, self.healthy, 120, watch_process=False)
         passwords = credentials()["postgres"]
+        for database in DATABASES:
+            self.ensure_database(database.name, database.owner, passwords[database.name])
+
+    def ensure_database(self, name: str, owner: str, password: str | None = None) -> None:
+        """Database `name` owned by login role `owner` (its password set when given)."""
         connection = self._connect()
-        connection.autocommit = True
-        with connection, connection.cursor() as cursor:
-            for database in DATABASES:
-                cursor.execute("select 1 from pg_roles where rolname = %s", (database.owner,))
-                verb = "alter" if cursor.fetchone() else "create"
-                # Identifiers come from the contract, the password is a bound parameter.
-                cursor.execute(
-                    f'{verb} role "{database.owner}" with login password %s', (passwords[database.name],)
-                )
-                cursor.execute("select 1 from pg_database where datname = %s", (database.name,))
+        connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        try:
+            with connection.cursor() as cursor:
+                if password is not None:
+                    cursor.execute("select 1 from pg_roles where rolname = %s", (owner,))
+                    verb = "alter" if cursor.fetchone() else "create"
+                    # Identifiers are wharf's own names; the password is a bound parameter.
+                    cursor.execute(f'{verb} role "{owner}" with login password %s', (password,))
+                cursor.execute("select 1 from pg_database where datname = %s", (name,))
                 if not cursor.fetchone():
-                    cursor.execute(f'create database "{database.name}" owner "{database.owner}"')
-        connection.close()
+                    cursor.execute(f'create database "{name}" owner "{owner}"')
+        finally:
+            connection.close()
 
     def healthy(self) -> bool:
         try:
@@ -207,7 +223,6 @@ def s3_client() -> Any:
     )
 
 
-S3_OPTIONS = "nessie.catalog.service.s3.default-options"
 S3_SECRET = "wharf-s3"  # the name Nessie's settings use for the S3 login, resolved from the secrets file
 
 
@@ -243,7 +258,7 @@ class Nessie:
                 {
                     "quarkus.datasource.postgresql.username": "nessie",
                     "quarkus.datasource.postgresql.password": credentials()["postgres"]["nessie"],
-                    f"{S3_OPTIONS}.access-key": f"urn:nessie-secret:quarkus:{S3_SECRET}",
+                    f"{NESSIE_S3}.access-key": f"urn:nessie-secret:quarkus:{S3_SECRET}",
                     f"{S3_SECRET}.name": root["user"],
                     f"{S3_SECRET}.secret": root["password"],
                 }
@@ -338,6 +353,7 @@ class Trino:
                 "query.max-memory-per-node": "512MB",
             },
             "log.properties": {"io.trino": "INFO"},
+            "event-listener.properties": trino_event_listener(settings().endpoints),
         }
         files |= {f"catalog/{name}.properties": c for name, c in trino_catalogs(settings().endpoints).items()}
         for name, properties in files.items():
@@ -391,3 +407,89 @@ class Trino:
 
     def down(self) -> None:
         processes.stop(self.name, timeout=60)
+
+
+class Marquez:
+    """Marquez, the lineage store, built from its source release with wharf's Maven build
+    (`infra/marquez/pom.xml`; no registry serves its jars), run on the stack's Postgres from the
+    contract's `config.yml`, the file the cluster mounts."""
+
+    name = "marquez"
+
+    @property
+    def version(self) -> str:
+        return versions().image_version("marquez")
+
+    @property
+    def jar(self) -> Path:
+        return settings().cache_dir / f"marquez-{self.version}" / f"marquez-{self.version}.jar"
+
+    def _build(self) -> None:
+        if self.jar.exists():
+            return
+        root = upstream_dir()
+        archive = root / "marquez" / self.version / f"marquez-{self.version}-src.tar.gz" if root else None
+        if archive is None or not archive.exists():
+            raise StackError(
+                f"the Marquez {self.version} source release is needed to build Marquez: put it at "
+                f"$WHARF_UPSTREAM_DIR/marquez/{self.version}/ (see ../shared/upstream/README.md)"
+            )
+        work = self.jar.parent / "build"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(work, filter="data")
+        print(
+            f"  building Marquez {self.version} with Maven (a few minutes, once)", file=sys.stderr, flush=True
+        )
+        java_home = java_for(settings().java["marquez"]).parent.parent
+        result = subprocess.run(
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(MARQUEZ_POM),
+                f"-Dmarquez.src={work / f'marquez-{self.version}'}",
+                f"-Dmarquez.build={work / 'target'}",
+                "-DskipTests",
+                "package",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "JAVA_HOME": str(java_home)},
+        )
+        built = work / "target" / f"marquez-{self.version}.jar"
+        if result.returncode != 0 or not built.exists():
+            raise StackError(f"building Marquez failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+        built.rename(self.jar)
+        shutil.rmtree(work)
+
+    def configure(self) -> Path:
+        config = settings().state_dir / "marquez" / "config.yml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        ports = settings().ports
+        rendered = marquez_config(settings().endpoints, ports["marquez"], ports["marquez_admin"])
+        config.write_text(yaml.safe_dump(rendered, sort_keys=False))
+        return config
+
+    def up(self) -> None:
+        self._build()
+        if not self.healthy():
+            java = java_for(settings().java["marquez"])
+            config = self.configure()
+            user, password = MARQUEZ_DATABASE_ENV
+            processes.start(
+                self.name,
+                [java, "-Xmx512m", "-jar", self.jar, "server", config],
+                env={user: "marquez", password: credentials()["postgres"]["marquez"]},
+                cwd=config.parent,
+            )
+        processes.wait_until(self.name, self.healthy, 300)
+
+    def healthy(self) -> bool:
+        return processes.http_ok(f"{settings().url('marquez_admin')}/healthcheck")
+
+    def down(self) -> None:
+        processes.stop(self.name)

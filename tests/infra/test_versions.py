@@ -1,0 +1,40 @@
+"""Version parity: the native stack runs what the cluster runs, wherever a registry serves it."""
+
+import tomllib
+
+from wharf_infra.paths import REPO_ROOT
+from wharf_infra.versions import versions
+
+# The only difference allowed, and why: MinIO's RELEASE tags are refused by the Go module proxy,
+# so the native stack builds the archived repository's last commit.
+ALLOWED_SKEW = {"minio"}
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split("-")[0].split(".")[:2])
+
+
+def _dagster_package() -> str:
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    return next(p["version"] for p in lock["package"] if p["name"] == "dagster")
+
+
+def test_native_stack_runs_the_cluster_versions() -> None:
+    v = versions()
+    pairs = {
+        # service: (on the cluster, natively)
+        "postgres": (_major_minor(v.image_version("postgres")), _major_minor(v.native["postgres"])),
+        "nessie": (v.image_version("nessie"), v.image_version("nessie")),
+        "trino": (v.image_version("trino"), v.image_version("trino")),
+        "marquez": (v.image_version("marquez"), v.image_version("marquez")),
+        "dagster": (v.image_version("dagster"), _dagster_package()),
+        "dagster chart": (v.chart("dagster").version, _dagster_package()),
+        "minio": (v.image_version("minio"), v.native["minio"]),
+    }
+    differing = {name: pair for name, pair in pairs.items() if pair[0] != pair[1]}
+    assert set(differing) == ALLOWED_SKEW, f"cluster vs native versions differ: {differing}"
+
+
+def test_postgres_client_matches_the_server_major() -> None:
+    server = versions().image_version("postgres").split(".")[0]
+    assert versions().image_version("postgres_client").split(".")[0] == server
