@@ -16,6 +16,7 @@ import yaml
 
 from wharf_infra.paths import BUILD_DIR, REPO_ROOT
 from wharf_infra.registry import load_registry, workspace
+from wharf_shared.environment import PROFILE
 
 PORT = "3000"
 
@@ -37,7 +38,7 @@ def main() -> None:
         BUILD_DIR.mkdir(exist_ok=True)
         workspace_file = BUILD_DIR / "workspace.yaml"
         workspace_file.write_text(yaml.safe_dump(workspace(load_registry()), sort_keys=False))
-        env = {**os.environ, "DAGSTER_HOME": str(home), "WHARF_PROFILE": "embedded"}
+        env = {**os.environ, "DAGSTER_HOME": str(home), PROFILE: "embedded"}
         print("dev: embedded profile (no native stack running; `make stack-up` starts one)", file=sys.stderr)
     dagster = str(Path(sys.executable).with_name("dagster"))
     os.execve(dagster, [dagster, "dev", "-w", str(workspace_file), "-h", "127.0.0.1", "-p", PORT], env)

@@ -84,6 +84,8 @@ def build(registry: str, kind_cluster: str | None) -> list[str]:
                 "--build-arg",
                 f"LOCATION={location.package}",
                 "--build-arg",
+                f"EXTRA_PATHS={' '.join(location.extra_paths)}",
+                "--build-arg",
                 f"PYTHON_IMAGE={pinned.image('python_base')}",
                 "--build-arg",
                 f"UV_IMAGE={pinned.image('uv')}",

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from wharf_infra.render import STACKS
+from wharf_infra.toolchain import helm
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Rendered:
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
     """`make render` for every stack, into a temporary folder."""
     root = tmp_path_factory.mktemp("render")
+    helm()  # built once (cached) before the renders run side by side
     processes = {
         stack: subprocess.Popen(
             [

@@ -45,7 +45,9 @@ def _properties(text: str) -> dict[str, str]:
 
 def _config_map_with(rendered: Rendered, release: str, key: str) -> str:
     documents = yaml.safe_load_all((rendered.root / "charts" / f"{release}.yaml").read_text())
-    found = [d["data"][key] for d in documents if d and d["kind"] == "ConfigMap" and key in d.get("data", {})]
+    found = [
+        d["data"][key] for d in documents if d and d["kind"] == "ConfigMap" and key in (d.get("data") or {})
+    ]
     assert len(found) == 1, f"{release}: {len(found)} ConfigMaps with {key}"
     return str(found[0])
 
@@ -91,6 +93,10 @@ def test_dagster_runs_the_rendered_instance(rendered: dict[str, Rendered], nativ
         _to_native(_config_map_with(local, "dagster", "dagster.yaml"), local)
     )
     assert cluster.pop("run_launcher")["class"] == "K8sRunLauncher"  # the one difference
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):  # a port is no URL
+        database = cluster[storage]["config"]["postgres_db"]
+        assert database["port"] == _cluster_endpoints(local).postgres_port
+        database["port"] = settings.settings().endpoints.postgres_port
     home = native_dagster.write_home()
     assert yaml.safe_load((home / "dagster.yaml").read_text()) == cluster
 
@@ -127,15 +133,18 @@ def test_marquez_deployment_reads_its_config_from_the_environment(rendered: dict
 
 # Each platform fact, written as a literal in one file only (infra and code-location sources).
 FACT_HOMES = {
-    r'"WHARF_[A-Z_]+"': "code_locations/shared/src/wharf_shared/environment.py",
+    r'"WHARF_(PROFILE|DATA_DIR|ICEBERG_|S3_|LANDING_|TRINO_|OPENLINEAGE_|LINEAGE_)': (
+        "code_locations/shared/src/wharf_shared/environment.py"
+    ),
     r'"lakehouse"': "code_locations/shared/src/wharf_shared/environment.py",
     r'"dagster-logs"': "infra/wharf_infra/contract/facts.py",
     r'"cnpg-system"': "infra/wharf_infra/contract/facts.py",
     r'"wharf-pg"': "infra/wharf_infra/contract/endpoints.py",
     r'"dagster", "nessie", "marquez", "marts"': "infra/wharf_infra/contract/facts.py",
-    r'"openlineage-event-listener\.': "infra/wharf_infra/contract/artefacts.py",
-    r'"nessie\.version\.store\.type"': "infra/wharf_infra/contract/artefacts.py",
-    r'"iceberg\.rest-catalog\.uri"': "infra/wharf_infra/contract/artefacts.py",
+    # configuration keys, where they are given a value
+    r'"openlineage-event-listener\.[a-z.-]+":': "infra/wharf_infra/contract/artefacts.py",
+    r'"nessie\.version\.store\.type":': "infra/wharf_infra/contract/artefacts.py",
+    r'"iceberg\.rest-catalog\.uri":': "infra/wharf_infra/contract/artefacts.py",
 }
 
 

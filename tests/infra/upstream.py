@@ -1,6 +1,7 @@
 """Offline copies of upstream contracts (chart values schemas, CRDs), read from WHARF_UPSTREAM_DIR.
 
-Tests skip with a reason when the copies are absent; nothing is ever fetched.
+Tests skip with a reason when the copies are absent (under `CI=true` they fail instead); nothing is
+ever fetched.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from wharf_infra.paths import REPO_ROOT
+from wharf_infra import paths
 from wharf_infra.versions import versions
 
 # Where each chart's contract lives in the upstream copies. The Dagster chart has no copy of a
@@ -40,9 +41,13 @@ KUBERNETES_SCHEMA_URL = (
 
 
 def upstream_dir() -> Path:
-    path = Path(os.environ.get("WHARF_UPSTREAM_DIR", REPO_ROOT.parent / "shared" / "upstream"))
-    if not path.is_dir():
-        pytest.skip(f"upstream contracts not found at {path}; set WHARF_UPSTREAM_DIR to their folder")
+    """The upstream copies; absent, a skip with the reason (a failure under CI, which has them)."""
+    path = paths.upstream_dir()
+    if path is None:
+        reason = "upstream contracts not found; set WHARF_UPSTREAM_DIR to their folder"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI must have them)")
+        pytest.skip(reason)
     return path
 
 

@@ -19,11 +19,38 @@ def _defs(module: str) -> dg.Definitions:
     return defs
 
 
-def test_each_location_resolves_its_jobs_schedules_and_sensors() -> None:
+# What each location declares besides the shared lineage and automation sensors.
+DECLARED = {
+    "weather": ({"daily_observations", "weather_nowcast_job_schedule"}, {"weather_freshness"}),
+    "bioreactor": (set(), {"bioreactor_landing_sensor"}),
+    "analytics": (
+        {"nightly_dbt_build_schedule", "table_maintenance_schedule"},
+        {"bioreactor_readings_sensor"},
+    ),
+}
+SHARED_SENSORS = {
+    "openlineage_run_start",
+    "openlineage_run_complete",
+    "openlineage_run_fail",
+    "default_automation_condition_sensor",
+}
+
+
+def test_every_declared_automation_runs_on_a_fresh_deployment() -> None:
+    assert set(DECLARED) == {loc.name for loc in LOCATIONS}
     for location in LOCATIONS:
         repository = _defs(location.module).get_repository_def()
         assert repository.get_all_jobs(), location.name
-        assert repository.sensor_defs, location.name
+        schedules, sensors = DECLARED[location.name]
+        assert {s.name for s in repository.schedule_defs} == schedules, location.name
+        assert {s.name for s in repository.sensor_defs} == sensors | SHARED_SENSORS, location.name
+        stopped = [
+            s.name for s in repository.schedule_defs if s.default_status != dg.DefaultScheduleStatus.RUNNING
+        ]
+        stopped += [
+            s.name for s in repository.sensor_defs if s.default_status != dg.DefaultSensorStatus.RUNNING
+        ]
+        assert stopped == [], f"{location.name}: off until someone clicks: {stopped}"
 
 
 def test_locations_together_have_no_duplicate_asset_keys() -> None:

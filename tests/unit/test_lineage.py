@@ -2,6 +2,7 @@
 
 import http.server
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -65,43 +66,104 @@ def test_disabled_lineage_sends_nothing() -> None:
     )
 
 
-def test_run_sensors_post_one_event_per_state(
+def _evaluate(
+    sensor: dg.SensorDefinition,
+    result: dg.ExecuteInProcessResult,
+    event_type: dg.DagsterEventType,
+    instance: dg.DagsterInstance,
+    repository: Any,
+    lineage: LineageResource,
+) -> None:
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=next(e for e in result.all_events if e.event_type == event_type),
+        dagster_instance=instance,
+        dagster_run=run,
+        repository_def=repository,
+        resources={"lineage": lineage},
+    )
+    sensor(context)
+
+
+@dg.asset(key=["lake", "raw", "broken_table"])
+def broken_table() -> None:
+    raise RuntimeError("the source is down")
+
+
+def test_each_run_status_emits_its_own_event(
     marquez: str, resources: dict[str, Any], instance: dg.DagsterInstance
 ) -> None:
     from weather.assets import weather_observations
     from weather.definitions import defs as weather_defs
     from weather.source import WeatherSource
 
-    result = dg.materialize(
+    sensors = {sensor._run_status: sensor for sensor in lineage_sensors()}  # type: ignore[attr-defined]
+    lineage = LineageResource(url=marquez, dataset_namespace=NAMESPACE)
+    succeeded = dg.materialize(
         [weather_observations],
         partition_key="london|2025-01-05",
         instance=instance,
         resources={**resources, "weather_source": WeatherSource()},
     )
-    run = instance.get_run_by_id(result.run_id)
-    assert run is not None
-    repository = weather_defs.get_repository_def()
-    lineage = LineageResource(url=marquez, dataset_namespace=NAMESPACE)
-    success_event = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS)
-    for sensor in lineage_sensors():
-        context = dg.build_run_status_sensor_context(
-            sensor_name=sensor.name,
-            dagster_event=success_event,
-            dagster_instance=instance,
-            dagster_run=run,
-            repository_def=repository,
-            resources={"lineage": lineage},
-        )
-        sensor(context)
+    weather = weather_defs.get_repository_def()
+    _evaluate(
+        sensors[dg.DagsterRunStatus.STARTED],
+        succeeded,
+        dg.DagsterEventType.RUN_START,
+        instance,
+        weather,
+        lineage,
+    )
+    _evaluate(
+        sensors[dg.DagsterRunStatus.SUCCESS],
+        succeeded,
+        dg.DagsterEventType.RUN_SUCCESS,
+        instance,
+        weather,
+        lineage,
+    )
+    failed = dg.materialize([broken_table], instance=instance, raise_on_error=False)
+    assert not failed.success
+    broken = dg.Definitions(assets=[broken_table]).get_repository_def()
+    _evaluate(
+        sensors[dg.DagsterRunStatus.FAILURE],
+        failed,
+        dg.DagsterEventType.RUN_FAILURE,
+        instance,
+        broken,
+        lineage,
+    )
 
-    assert [e["event"]["eventType"] for e in _Collector.events] == ["START", "COMPLETE", "FAIL"]
-    event = _Collector.events[1]
-    assert event["path"] == "/api/v1/lineage"
-    assert event["event"]["run"]["runId"] == result.run_id
-    assert event["event"]["job"] == {
-        "namespace": "wharf",
-        "name": "__ephemeral_asset_job__",
-        "facets": event["event"]["job"].get("facets", {}),
-    }
-    assert event["event"]["outputs"][0]["namespace"] == NAMESPACE
-    assert event["event"]["outputs"][0]["name"] == "lake.raw.weather_observations"
+    events = [e["event"] for e in _Collector.events]
+    assert [(e["eventType"], e["run"]["runId"]) for e in events] == [
+        ("START", succeeded.run_id),
+        ("COMPLETE", succeeded.run_id),
+        ("FAIL", failed.run_id),
+    ]
+    assert all(e["path"] == "/api/v1/lineage" for e in _Collector.events)
+    complete = events[1]
+    assert complete["job"]["namespace"] == "lakehouse"
+    assert complete["job"]["name"] == "__ephemeral_asset_job__"
+    facet = complete["run"]["facets"]["dagster_run"]
+    assert (facet["runId"], facet["jobName"]) == (succeeded.run_id, "__ephemeral_asset_job__")
+    assert [(o["namespace"], o["name"]) for o in complete["outputs"]] == [
+        (NAMESPACE, "lake.raw.weather_observations")
+    ]
+    assert [o["name"] for o in events[2]["outputs"]] == ["lake.raw.broken_table"]
+
+
+def test_lineage_never_fails_when_marquez_is_unreachable() -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lineage = LineageResource(url=f"http://127.0.0.1:{port}", dataset_namespace=NAMESPACE)
+    sent = lineage.emit(
+        run_id="0d9a39d4-3f0c-4f0e-9a52-2d6f3f1b6a10",
+        job_name="j",
+        state="START",
+        inputs=[],
+        outputs=["lake.raw.t"],
+    )
+    assert sent is False

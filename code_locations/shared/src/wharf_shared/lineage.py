@@ -2,7 +2,9 @@
 
 A wharf asset that is a table has the key `[catalog, schema, table]`, which is the table's Trino
 name; lineage derives dataset names from asset keys alone, so Dagster's events and Trino's join in
-Marquez. One START, then one COMPLETE or FAIL, is emitted per run by run-status sensors.
+Marquez. One START, then one COMPLETE or FAIL, is emitted per run by run-status sensors; each
+event carries the Dagster run (id, job, code location) as its `dagster_run` facet. Lineage never
+holds a run up: an event Marquez cannot take is logged and dropped.
 """
 
 from __future__ import annotations
@@ -11,15 +13,30 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import attr
 import dagster as dg
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 from dagster._core.storage.dagster_run import DagsterRun
+from openlineage.client.facet_v2 import RunFacet
 from pydantic import Field
 
 from wharf_shared.environment import LINEAGE_JOB_NAMESPACE
 
 TABLE_CATALOGS = frozenset({"lake", "marts"})
 PRODUCER = "https://wharf.dev/lineage"
+
+
+@attr.define
+class DagsterRunFacet(RunFacet):
+    """Which Dagster run an OpenLineage run is: the key back from Marquez to the Dagster UI."""
+
+    runId: str = attr.field()
+    jobName: str = attr.field()
+    codeLocation: str = attr.field(default="")
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{PRODUCER}/DagsterRunFacet.json"
 
 
 def dataset_name(key: dg.AssetKey) -> str | None:
@@ -40,27 +57,38 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return bool(self.url)
 
     def emit(
-        self, *, run_id: str, job_name: str, state: str, inputs: Iterable[str], outputs: Iterable[str]
+        self,
+        *,
+        run_id: str,
+        job_name: str,
+        state: str,
+        inputs: Iterable[str],
+        outputs: Iterable[str],
+        location: str = "",
     ) -> bool:
-        """Emit one run event; `state` is START, COMPLETE or FAIL. Returns whether it was sent."""
+        """Emit one run event; `state` is START, COMPLETE or FAIL. Returns whether Marquez took it."""
         if not self.enabled:
             return False
         from openlineage.client import OpenLineageClient
         from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
         from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-        client = OpenLineageClient(transport=HttpTransport(HttpConfig(url=self.url, timeout=10)))
-        client.emit(
-            RunEvent(
-                eventType=RunState[state],
-                eventTime=datetime.now(UTC).isoformat(),
-                producer=PRODUCER,
-                run=Run(runId=run_id),
-                job=Job(namespace=self.job_namespace, name=job_name),
-                inputs=[InputDataset(namespace=self.dataset_namespace, name=n) for n in sorted(inputs)],
-                outputs=[OutputDataset(namespace=self.dataset_namespace, name=n) for n in sorted(outputs)],
-            )
+        facet = DagsterRunFacet(runId=run_id, jobName=job_name, codeLocation=location, producer=PRODUCER)
+        event = RunEvent(
+            eventType=RunState[state],
+            eventTime=datetime.now(UTC).isoformat(),
+            producer=PRODUCER,
+            run=Run(runId=run_id, facets={"dagster_run": facet}),
+            job=Job(namespace=self.job_namespace, name=job_name),
+            inputs=[InputDataset(namespace=self.dataset_namespace, name=n) for n in sorted(inputs)],
+            outputs=[OutputDataset(namespace=self.dataset_namespace, name=n) for n in sorted(outputs)],
         )
+        config = HttpConfig(url=self.url, timeout=10, retry={"total": 0})
+        try:
+            OpenLineageClient(transport=HttpTransport(config)).emit(event)
+        except Exception as error:  # Marquez down or refusing: the run goes on without lineage
+            dg.get_dagster_logger().warning(f"OpenLineage {state} for run {run_id} not sent: {error}")
+            return False
         return True
 
 
@@ -101,8 +129,14 @@ def _lineage_sensor(status: dg.DagsterRunStatus, state: str) -> dg.SensorDefinit
         inputs, outputs = run_datasets(selected, repository.asset_graph)
         if not outputs:
             return
+        location = run.remote_job_origin.location_name if run.remote_job_origin else ""
         sent = lineage.emit(
-            run_id=run.run_id, job_name=run.job_name, state=state, inputs=inputs, outputs=outputs
+            run_id=run.run_id,
+            job_name=run.job_name,
+            state=state,
+            inputs=inputs,
+            outputs=outputs,
+            location=location,
         )
         if sent:
             context.log.info(f"OpenLineage {state} for run {run.run_id}: {sorted(outputs)}")

@@ -41,4 +41,5 @@ hourly_nowcast = dg.build_schedule_from_partitioned_job(
 freshness_sensor = dg.build_sensor_for_freshness_checks(
     freshness_checks=weather_freshness_checks,
     name="weather_freshness",
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
