@@ -27,10 +27,9 @@ def test_good_rows_landed_once_and_bad_files_are_quarantined(
     assert rows == [(batch, MINUTES) for batch in GOOD]
     for batch, (_, reason) in BAD.items():
         assert quarantine_reason(batch)["reason"] == reason
-    listed = {
-        o["Key"] for o in s3_client().list_objects_v2(Bucket="landing", Prefix="bioreactor/")["Contents"]
-    }
-    assert listed == {landing_key(b) for b in GOOD}
+    assert "Contents" not in s3_client().list_objects_v2(Bucket="landing", Prefix="bioreactor/")
+    processed = s3_client().list_objects_v2(Bucket="landing", Prefix="processed/")["Contents"]
+    assert {o["Key"].split("/", 2)[-1] for o in processed} == {landing_key(b) for b in GOOD}
 
 
 def test_a_duplicate_upload_is_quarantined_and_adds_no_row(

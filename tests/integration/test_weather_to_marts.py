@@ -11,6 +11,7 @@ from conftest import FIRST, LAST
 
 from weather.cities import CITIES
 from weather.source import WeatherSource, synthetic_payload
+from weather.tables import WEATHER_OBSERVATIONS
 
 DAYS = (LAST - FIRST).days + 1
 WEATHER_MODELS = ["lake/staging/stg_weather", "marts/analytics/daily_weather_summary"]
@@ -92,6 +93,7 @@ def test_rerunning_an_unchanged_partition_changes_nothing(
         "order by city, observed_at"
     )
     before = resources["trino"].query(query)
+    snapshot = resources["iceberg"].table(WEATHER_OBSERVATIONS).current_snapshot().snapshot_id
     again = dg.materialize(
         [weather_observations],
         instance=instance,
@@ -99,4 +101,6 @@ def test_rerunning_an_unchanged_partition_changes_nothing(
         resources={**resources, "weather_source": WeatherSource(kind="synthetic")},
     )
     assert again.success
+    # No commit at all, not merely the same rows: Nessie's table has the snapshot it had.
+    assert resources["iceberg"].table(WEATHER_OBSERVATIONS).current_snapshot().snapshot_id == snapshot
     assert resources["trino"].query(query) == before

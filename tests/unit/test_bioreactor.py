@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 import pytest
+from dagster._core.storage.dagster_run import DagsterRun
 
 from bioreactor.assets import (
     BATCHES,
@@ -19,7 +20,7 @@ from bioreactor.assets import (
 )
 from bioreactor.batch_files import RejectedFile, parse_batch_file
 from bioreactor.generate import BAD_MODES, bad_file, batch_table, main, to_parquet
-from bioreactor.sensors import bioreactor_landing_sensor
+from bioreactor.sensors import MAX_ATTEMPTS, bioreactor_landing_sensor, ingest_job
 from bioreactor.tables import BIOREACTOR_READINGS, channel_stats_table
 from wharf_shared.landing import LandingStore
 
@@ -29,6 +30,13 @@ EXPECTED_REASON = {
     "empty": "empty",
     "wrong-schema": "wrong_schema",
     "out-of-range": "out_of_range",
+    "nulls": "nulls",
+    "nan": "not_finite",
+    "duplicate-timestamps": "duplicate_timestamps",
+    "infinite": "not_finite",
+    "future": "future_timestamp",
+    "too-early": "too_early",
+    "too-long": "too_long",
 }
 
 
@@ -54,9 +62,9 @@ def _ingest(
     )
 
 
-def _tick(instance: dg.DagsterInstance, landing: LandingStore, cursor: str | None = None) -> dg.SensorResult:
+def _tick(instance: dg.DagsterInstance, landing: LandingStore) -> dg.SensorResult:
     """One evaluation of the landing sensor, as the daemon would run it."""
-    context = dg.build_sensor_context(instance=instance, resources={"landing": landing}, cursor=cursor)
+    context = dg.build_sensor_context(instance=instance, resources={"landing": landing})
     result = bioreactor_landing_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
@@ -106,7 +114,14 @@ def test_naive_timestamps_and_integer_channels_are_accepted() -> None:
     assert batch.rows["agitation_rpm"].to_pylist() == [150.0] * 5
 
 
-def test_sensor_requests_one_run_per_file_and_keeps_a_cursor(
+def _record_run(
+    instance: dg.DagsterInstance, request: dg.RunRequest, status: dg.DagsterRunStatus
+) -> DagsterRun:
+    """A run of the ingest job as the daemon would have created it from `request`, in `status`."""
+    return instance.add_run(DagsterRun(job_name=ingest_job.name, tags=dict(request.tags), status=status))
+
+
+def test_sensor_requests_one_run_per_waiting_file(
     resources: dict[str, Any], instance: dg.DagsterInstance
 ) -> None:
     landing = resources["landing"]
@@ -117,15 +132,39 @@ def test_sensor_requests_one_run_per_file_and_keeps_a_cursor(
     assert [r.partition_keys for r in result.dynamic_partitions_requests or []] == [["B-1", "B-2"]]
     first_request = (result.run_requests or [])[0]
     assert first_request.run_config["ops"]["lake__raw__bioreactor_readings"]["config"] == {
-        "key": "bioreactor/B-1.parquet"
+        "key": "bioreactor/B-1.parquet",
+        "attempt": 0,
     }
+    assert first_request.tags["dagster/max_retries"] == "0"  # the sensor is the one retrier
 
-    instance.add_dynamic_partitions(BATCHES, ["B-1", "B-2"])
-    # A file stamped with the same second as the cursor, but not seen yet, is still picked up.
-    _land(landing, "A-0", to_parquet(batch_table("A-0", START, 10, 0)), mtime=1_700_000_000)
-    again = _tick(instance, landing, result.cursor)
-    assert _partitions(again) == ["A-0"]
-    assert _partitions(_tick(instance, landing, again.cursor)) == []
+
+def test_a_failed_run_is_retried_and_a_file_in_flight_is_not_requested_twice(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing = resources["landing"]
+    _land(landing, "B-1", to_parquet(batch_table("B-1", START, 10, 0)))
+    (first,) = _tick(instance, landing).run_requests or []
+    started = _record_run(instance, first, dg.DagsterRunStatus.STARTED)
+    assert _tick(instance, landing).run_requests == []  # its run is on its way
+    instance.report_run_failed(started)  # as run monitoring does when a launch never comes up
+    (retry,) = _tick(instance, landing).run_requests or []
+    assert retry.partition_key == "B-1" and retry.run_key != first.run_key
+    assert retry.run_config["ops"]["lake__raw__bioreactor_readings"]["config"]["attempt"] == 1
+
+
+def test_a_file_whose_runs_keep_failing_is_quarantined(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing = resources["landing"]
+    data = to_parquet(batch_table("B-4", START, 10, 0))
+    _land(landing, "B-4", data)
+    for _ in range(MAX_ATTEMPTS):
+        (request,) = _tick(instance, landing).run_requests or []
+        _record_run(instance, request, dg.DagsterRunStatus.FAILURE)
+    assert _tick(instance, landing).run_requests == []
+    reason = json.loads(landing.read("quarantine/bioreactor/B-4.parquet.reason.json"))
+    assert reason["reason"] == "ingest_failed"
+    assert landing.read("quarantine/bioreactor/B-4.parquet") == data
 
 
 def test_sensor_gives_a_reuploaded_file_a_new_run_key(
@@ -134,13 +173,12 @@ def test_sensor_gives_a_reuploaded_file_a_new_run_key(
     landing = resources["landing"]
     data = to_parquet(batch_table("B-1", START, 10, 0))
     _land(landing, "B-1", data, mtime=1_700_000_000)
-    first = _tick(instance, landing)
+    (first,) = _tick(instance, landing).run_requests or []
+    _record_run(instance, first, dg.DagsterRunStatus.SUCCESS)
     _land(landing, "B-1", data, mtime=1_700_000_100)
-    second = _tick(instance, landing, first.cursor)
-    first_keys = [r.run_key for r in first.run_requests or []]
-    second_keys = [r.run_key for r in second.run_requests or []]
-    assert len(first_keys) == len(second_keys) == 1
-    assert first_keys != second_keys
+    (second,) = _tick(instance, landing).run_requests or []
+    assert first.run_key != second.run_key
+    assert second.run_config["ops"]["lake__raw__bioreactor_readings"]["config"]["attempt"] == 0
 
 
 def test_sensor_quarantines_a_misnamed_file_and_goes_on(
@@ -177,6 +215,9 @@ def test_ingestion_appends_good_files_once_and_quarantines_the_rest(
         assert reason["reason"] == EXPECTED_REASON.get(mode, mode), reason
         assert landing.read(f"quarantine/bioreactor/{batch_id}.parquet") == data
 
+    assert landing.list("bioreactor/") == []  # nothing left waiting: a tick lists no history
+    processed = sorted(o.key.rsplit("/", 1)[-1] for o in landing.list("processed/"))
+    assert processed == ["B-1.parquet", "B-2.parquet"]
     rows = iceberg.read(BIOREACTOR_READINGS)
     assert rows.num_rows == sum(t.num_rows for t in good.values())
     for batch_id, table in good.items():

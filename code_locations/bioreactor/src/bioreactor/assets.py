@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import EqualTo
 
-from bioreactor.batch_files import LANDING_PREFIX, RejectedFile, parse_batch_file, quarantine
+from bioreactor.batch_files import LANDING_PREFIX, RejectedFile, mark_processed, parse_batch_file, quarantine
 from bioreactor.tables import BIOREACTOR_READINGS, channel_stats_table
 from wharf_shared.iceberg import IcebergCatalogResource
 from wharf_shared.landing import LandingStore
@@ -38,6 +38,7 @@ def landing_files(landing: LandingStore) -> dg.ObserveResult:
 
 class LandedFile(dg.Config):
     key: str  # the landing key of the batch file this run ingests
+    attempt: int = 0  # earlier runs for this upload (the landing sensor retries failed ones)
 
 
 @dg.asset(
@@ -65,7 +66,11 @@ def bioreactor_readings(
     landing: LandingStore,
     iceberg: IcebergCatalogResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:  # type: ignore[type-arg]
-    """Validate the file and append its rows in one commit; a bad file goes to quarantine instead."""
+    """Validate the file and append its rows in one commit, then move it to processed/; a bad file
+    goes to quarantine instead. A retry finishes what an interrupted attempt committed."""
+    if not landing.exists(config.key):  # an earlier run of this upload finished with it
+        context.log.info(f"{config.key} is no longer waiting: already ingested or quarantined")
+        return
     try:
         batch = parse_batch_file(config.key, landing.read(config.key))
         if batch.batch_id != context.partition_key:
@@ -74,6 +79,14 @@ def bioreactor_readings(
                 f"{config.key} is batch {batch.batch_id}, the run is for partition {context.partition_key}",
             )
         already = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch.batch_id))
+        sha = batch.rows["source_sha256"][0].as_py()
+        if already.num_rows and config.attempt and pc.unique(already["source_sha256"]).to_pylist() == [sha]:
+            # A retry of an attempt that committed, then stopped before moving the file.
+            moved_to = mark_processed(landing, config.key)
+            yield dg.AssetCheckResult(
+                check_name="file_accepted", passed=True, metadata={"file": config.key, "moved_to": moved_to}
+            )
+            return
         if already.num_rows:
             ingested_from = pc.unique(already["source_file"]).to_pylist()
             raise RejectedFile(
@@ -97,10 +110,11 @@ def bioreactor_readings(
         )
         return
     table = iceberg.append(BIOREACTOR_READINGS, batch.rows)
+    moved_to = mark_processed(landing, config.key)
     yield dg.MaterializeResult(
         metadata={
             **table_metadata(BIOREACTOR_READINGS, batch.rows, table),
-            "source_file": landing.uri(config.key),
+            "source_file": landing.uri(moved_to),
         }
     )
     yield dg.AssetCheckResult(

@@ -1,8 +1,25 @@
 """The contract of a batch file, and how a file that breaks it is quarantined.
 
 A batch file is `bioreactor/<batch_id>.parquet` in the landing store: one row per timestamp with
-the reactor's channels. A file that is unreadable, empty, of the wrong shape, out of range, or a
-batch already ingested goes to `quarantine/` with a JSON reason beside it; nothing is dropped.
+the reactor's channels. A file that breaks the contract goes to `quarantine/<key>` with
+`<key>.reason.json` beside it (`reason`, `message`, `quarantined_at`); nothing is dropped, and
+nothing of it reaches the lake. The reasons, checked in this order:
+
+| reason                 | the file…                                                              |
+|------------------------|------------------------------------------------------------------------|
+| `bad_name`             | is not named `bioreactor/<batch_id>.parquet` (`BATCH_ID`)              |
+| `empty`                | has 0 bytes, or the right columns and no rows                          |
+| `corrupt`              | is not a readable parquet file                                         |
+| `wrong_schema`         | lacks a column of `REQUIRED_COLUMNS` or has one of the wrong type      |
+| `nulls`                | has a null in a required column                                        |
+| `batch_mismatch`       | holds rows of another batch than its name says                         |
+| `not_finite`           | has a reading that is NaN or ±infinity                                 |
+| `out_of_range`         | has a reading outside the instrument limits (`VALID_RANGES`)           |
+| `future_timestamp`     | has a reading later than now plus `CLOCK_SKEW`                         |
+| `too_early`            | has a reading before `EARLIEST_READING`                                |
+| `too_long`             | spans more than `MAX_BATCH_SPAN` from first to last reading            |
+| `duplicate_timestamps` | has a timestamp twice                                                  |
+| `duplicate`            | is a batch already in the lake (checked when ingesting)                |
 """
 
 from __future__ import annotations
@@ -12,7 +29,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
 import pyarrow as pa
@@ -22,8 +39,9 @@ import pyarrow.parquet as pq
 from bioreactor.tables import BIOREACTOR_READINGS
 from wharf_shared.landing import LandingStore
 
-LANDING_PREFIX = "bioreactor/"
+LANDING_PREFIX = "bioreactor/"  # files waiting: once ingested or quarantined, they leave it
 QUARANTINE_PREFIX = "quarantine/"
+PROCESSED_PREFIX = "processed/"  # processed/<yyyy-mm-dd>/bioreactor/<batch_id>.parquet
 BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 # Instrument limits: a reading outside them is a broken probe or a unit error, not a process state.
@@ -34,6 +52,10 @@ VALID_RANGES: dict[str, tuple[float, float]] = {
     "agitation_rpm": (0.0, 3000.0),
 }
 CHANNELS = tuple(VALID_RANGES)
+# When readings can plausibly have been taken.
+CLOCK_SKEW = timedelta(minutes=5)  # a reactor's clock may run this far ahead of ours
+EARLIEST_READING = datetime(2000, 1, 1, tzinfo=UTC)  # before it, a clock that was never set
+MAX_BATCH_SPAN = timedelta(days=60)  # a fed-batch run is weeks at most
 REQUIRED_COLUMNS = ("batch_id", "ts", *CHANNELS)
 
 
@@ -112,13 +134,38 @@ def _check_values(key: str, batch_id: str, table: pa.Table) -> None:
             "batch_mismatch",
             f"{key}: rows carry batch ids {ids[:5]}, the file name says {batch_id!r}; one batch per file",
         )
+    for column in CHANNELS:  # NaN is neither below nor above a limit: caught first
+        not_finite = pc.sum(pc.invert(pc.is_finite(table[column]))).as_py() or 0
+        if not_finite:
+            raise RejectedFile("not_finite", f"{key}: {not_finite} {column} values are NaN or infinite")
     for column, (low, high) in VALID_RANGES.items():
         values = table[column]
         bad = pc.sum(pc.or_(pc.less(values, low), pc.greater(values, high))).as_py() or 0
         if bad:
             raise RejectedFile("out_of_range", f"{key}: {bad} {column} values outside [{low}, {high}]")
+    _check_times(key, table["ts"])
     if table.num_rows != pc.count_distinct(table["ts"]).as_py():
         raise RejectedFile("duplicate_timestamps", f"{key}: a timestamp appears more than once")
+
+
+def _check_times(key: str, ts: pa.ChunkedArray) -> None:
+    first, last = pc.min(ts).as_py(), pc.max(ts).as_py()
+    latest = datetime.now(UTC) + CLOCK_SKEW
+    if last > latest:
+        raise RejectedFile(
+            "future_timestamp",
+            f"{key}: a reading at {last.isoformat()} is in the future (now {latest:%Y-%m-%dT%H:%M}Z)",
+        )
+    if first < EARLIEST_READING:
+        raise RejectedFile(
+            "too_early",
+            f"{key}: a reading at {first.isoformat()} is before {EARLIEST_READING:%Y-%m-%d} (clock not set?)",
+        )
+    if last - first > MAX_BATCH_SPAN:
+        raise RejectedFile(
+            "too_long",
+            f"{key}: readings span {last - first}, more than {MAX_BATCH_SPAN.days} days; one batch per file",
+        )
 
 
 def parse_batch_file(key: str, data: bytes) -> BatchFile:
@@ -130,6 +177,13 @@ def parse_batch_file(key: str, data: bytes) -> BatchFile:
     rows = table.append_column("source_file", pa.array([key] * table.num_rows, pa.string()))
     rows = rows.append_column("source_sha256", pa.array([sha] * table.num_rows, pa.string()))
     return BatchFile(key=key, batch_id=batch_id, rows=rows.cast(BIOREACTOR_READINGS.arrow_schema))
+
+
+def mark_processed(landing: LandingStore, key: str) -> str:
+    """Move an ingested file out of the waiting prefix, under the day it was ingested."""
+    target = f"{PROCESSED_PREFIX}{datetime.now(UTC):%Y-%m-%d}/{key}"
+    landing.move(key, target)
+    return target
 
 
 def quarantine(landing: LandingStore, key: str, rejection: RejectedFile) -> str:

@@ -23,7 +23,20 @@ from bioreactor.batch_files import LANDING_PREFIX
 from wharf_shared.environment import PlatformEnvironment, profile
 from wharf_shared.landing import LandingStore
 
-BAD_MODES = ("corrupt", "empty", "wrong-schema", "out-of-range", "duplicate")
+BAD_MODES = (
+    "corrupt",
+    "empty",
+    "wrong-schema",
+    "out-of-range",
+    "nulls",
+    "nan",
+    "infinite",
+    "duplicate-timestamps",
+    "future",
+    "too-early",
+    "too-long",
+    "duplicate",
+)
 
 
 def batch_table(batch_id: str, start: datetime, minutes: int, seed: int) -> pa.Table:
@@ -74,10 +87,38 @@ def bad_file(mode: str, batch_id: str, start: datetime, seed: int) -> bytes:
                 ["batch_id", "ts", "temp", "dissolved_oxygen_pct", "agitation_rpm"]
             )
         )
-    if mode == "out-of-range":
-        ph = good["ph"].to_pylist()
-        ph[10] = 19.5
-        return to_parquet(good.set_column(good.schema.get_field_index("ph"), "ph", pa.array(ph)))
+    if mode in ("out-of-range", "nan", "infinite"):
+        column, value = {
+            "out-of-range": ("ph", 19.5),
+            "nan": ("temperature_c", math.nan),
+            "infinite": ("ph", math.inf),
+        }[mode]
+        values = good[column].to_pylist()
+        values[10] = value
+        return to_parquet(good.set_column(good.schema.get_field_index(column), column, pa.array(values)))
+    if mode == "nulls":
+        values = good["ph"].to_pylist()
+        values[10] = None
+        return to_parquet(
+            good.set_column(good.schema.get_field_index("ph"), "ph", pa.array(values, pa.float64()))
+        )
+    if mode == "duplicate-timestamps":
+        stamps = good["ts"].to_pylist()
+        stamps[11] = stamps[10]
+        return to_parquet(
+            good.set_column(good.schema.get_field_index("ts"), "ts", pa.array(stamps, good["ts"].type))
+        )
+    if mode in ("future", "too-early"):
+        moved = (
+            datetime.now(UTC) + timedelta(days=1) if mode == "future" else datetime(1990, 1, 1, tzinfo=UTC)
+        )
+        return to_parquet(batch_table(batch_id, moved, 60, seed))
+    if mode == "too-long":  # the last reading stamped 90 days after the first
+        stamps = good["ts"].to_pylist()
+        stamps[-1] = stamps[0] + timedelta(days=90)
+        return to_parquet(
+            good.set_column(good.schema.get_field_index("ts"), "ts", pa.array(stamps, good["ts"].type))
+        )
     if mode == "duplicate":
         return to_parquet(good)
     raise ValueError(f"unknown bad mode {mode!r}; one of {BAD_MODES}")

@@ -1,7 +1,12 @@
-"""The sensor that turns each file landing under bioreactor/ into exactly one ingestion run."""
+"""The landing sensor: every file waiting under bioreactor/ ends ingested or quarantined.
 
-import json
-from datetime import datetime
+It reconciles what waits in the landing store with the runs of the ingest job, instead of keeping
+a time cursor: a waiting file with no run in flight gets one, so a run that failed (to launch,
+or on its way) is tried again on a later tick, up to `MAX_ATTEMPTS` per upload; after that the
+file is quarantined (`ingest_failed`) with the runs to look at. Ingested files leave the waiting
+prefix (processed/<day>/…), so a tick lists only what still waits: its cost does not grow with
+history. The sensor is the one retrier of these runs (Dagster's own run retries are off for them).
+"""
 
 import dagster as dg
 
@@ -10,70 +15,74 @@ from bioreactor.batch_files import LANDING_PREFIX, RejectedFile, batch_id_of, qu
 from wharf_shared.landing import LandingObject, LandingStore
 
 MAX_FILES_PER_TICK = 50
+MAX_ATTEMPTS = 3
+KEY_TAG = "wharf/landing_key"
+ETAG_TAG = "wharf/landing_etag"  # a re-upload of the same key is a new upload
+NOT_FINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 ingest_job = dg.define_asset_job(
     "bioreactor_ingest_job", selection=[bioreactor_readings], partitions_def=batches
 )
 
 
-class Cursor:
-    """Files are taken in (modified, key) order; the cursor keeps the newest time seen and the keys
-    seen at exactly that time, because stores stamp times to the second and two files can share one."""
+def _in_flight(instance: dg.DagsterInstance) -> set[str]:
+    records = instance.get_run_records(dg.RunsFilter(job_name=ingest_job.name, statuses=NOT_FINISHED))
+    return {key for r in records if (key := r.dagster_run.tags.get(KEY_TAG))}
 
-    def __init__(self, raw: str | None) -> None:
-        state = json.loads(raw) if raw else {}
-        self.modified = datetime.fromisoformat(state["modified"]) if state.get("modified") else None
-        self.keys_at_modified: set[str] = set(state.get("keys", []))
 
-    def is_new(self, obj: LandingObject) -> bool:
-        if self.modified is None or obj.modified > self.modified:
-            return True
-        return obj.modified == self.modified and obj.key not in self.keys_at_modified
+def _attempts(instance: dg.DagsterInstance, obj: LandingObject) -> int:
+    tags = {KEY_TAG: obj.key, ETAG_TAG: obj.etag}
+    return instance.get_runs_count(dg.RunsFilter(job_name=ingest_job.name, tags=tags))
 
-    def advance(self, obj: LandingObject) -> None:
-        if self.modified != obj.modified:
-            self.modified, self.keys_at_modified = obj.modified, set()
-        self.keys_at_modified.add(obj.key)
 
-    def serialize(self) -> str:
-        return json.dumps(
-            {
-                "modified": self.modified.isoformat() if self.modified else None,
-                "keys": sorted(self.keys_at_modified),
-            }
-        )
+def _request(obj: LandingObject, batch_id: str, attempt: int) -> dg.RunRequest:
+    config = {"key": obj.key, "attempt": attempt}
+    return dg.RunRequest(
+        run_key=f"{obj.key}@{obj.etag}#{attempt}",
+        partition_key=batch_id,
+        run_config={"ops": {bioreactor_readings.node_def.name: {"config": config}}},
+        tags={KEY_TAG: obj.key, ETAG_TAG: obj.etag, "dagster/max_retries": "0"},
+    )
 
 
 @dg.sensor(
     job=ingest_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One ingestion run per new file under landing/bioreactor/.",
+    description="Ingests every file waiting under landing/bioreactor/, retrying failed runs.",
 )
 def bioreactor_landing_sensor(context: dg.SensorEvaluationContext, landing: LandingStore) -> dg.SensorResult:
-    cursor = Cursor(context.cursor)
-    new_files = [obj for obj in landing.list(LANDING_PREFIX) if cursor.is_new(obj)][:MAX_FILES_PER_TICK]
-    run_requests, new_batches = [], []
-    for obj in new_files:
-        cursor.advance(obj)
+    in_flight = _in_flight(context.instance)
+    run_requests: list[dg.RunRequest] = []
+    new_batches: list[str] = []
+    for obj in landing.list(LANDING_PREFIX):
+        if obj.key in in_flight:
+            continue
+        if len(run_requests) == MAX_FILES_PER_TICK:
+            break  # the rest on the next tick
         try:
             batch_id = batch_id_of(obj.key)
-        except RejectedFile as rejection:  # no batch to run for: quarantine it here and go on
+            attempts = _attempts(context.instance, obj)
+            if attempts >= MAX_ATTEMPTS:
+                raise RejectedFile(
+                    "ingest_failed",
+                    f"{obj.key}: {attempts} ingestion runs failed (runs tagged {KEY_TAG}={obj.key}); "
+                    f"fix their cause, then move the file back under {LANDING_PREFIX}",
+                )
+        except RejectedFile as rejection:  # no run can take it: quarantine it here and go on
             context.log.warning(f"quarantined {obj.key}: {rejection}")
             quarantine(landing, obj.key, rejection)
             continue
         if batch_id not in new_batches and not context.instance.has_dynamic_partition(BATCHES, batch_id):
             new_batches.append(batch_id)
-        run_requests.append(
-            dg.RunRequest(
-                run_key=f"{obj.key}@{obj.etag}@{obj.modified.isoformat()}",
-                partition_key=batch_id,
-                run_config={"ops": {bioreactor_readings.node_def.name: {"config": {"key": obj.key}}}},
-                tags={"wharf/landing_key": obj.key},
-            )
-        )
+        run_requests.append(_request(obj, batch_id, attempts))
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[batches.build_add_request(new_batches)] if new_batches else [],
-        cursor=cursor.serialize(),
     )

@@ -138,6 +138,9 @@ class LandingStore(dg.ConfigurableResource):  # type: ignore[type-arg]
     def read(self, key: str) -> bytes:
         return self._store().read(key)
 
+    def exists(self, key: str) -> bool:
+        return any(obj.key == key for obj in self._store().list(key))
+
     def write(self, key: str, data: bytes) -> None:
         self._store().write(key, data)
 
