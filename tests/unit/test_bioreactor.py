@@ -50,7 +50,7 @@ def _land(landing: LandingStore, batch_id: str, data: bytes, mtime: float | None
 
 
 def _ingest(
-    key: str, batch_id: str, resources: dict[str, Any], instance: dg.DagsterInstance
+    key: str, batch_id: str, resources: dict[str, Any], instance: dg.DagsterInstance, attempt: int = 0
 ) -> dg.ExecuteInProcessResult:
     instance.add_dynamic_partitions(BATCHES, [batch_id])
     return dg.materialize(
@@ -58,7 +58,7 @@ def _ingest(
         resources=resources,
         instance=instance,
         partition_key=batch_id,
-        run_config={"ops": {bioreactor_readings.node_def.name: {"config": {"key": key}}}},
+        run_config={"ops": {bioreactor_readings.node_def.name: {"config": {"key": key, "attempt": attempt}}}},
     )
 
 
@@ -179,6 +179,19 @@ def test_sensor_gives_a_reuploaded_file_a_new_run_key(
     (second,) = _tick(instance, landing).run_requests or []
     assert first.run_key != second.run_key
     assert second.run_config["ops"]["lake__raw__bioreactor_readings"]["config"]["attempt"] == 0
+
+
+def test_a_retry_completes_an_attempt_that_committed_but_did_not_move_the_file(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing, iceberg = resources["landing"], resources["iceberg"]
+    data = to_parquet(batch_table("B-5", START, 30, 0))
+    assert _ingest(_land(landing, "B-5", data), "B-5", resources, instance).success
+    _land(landing, "B-5", data)  # as if the first attempt had stopped after its commit
+    retry = _ingest("bioreactor/B-5.parquet", "B-5", resources, instance, attempt=1)
+    assert retry.get_asset_check_evaluations()[0].passed
+    assert landing.list("bioreactor/") == [] and landing.list("quarantine/") == []
+    assert iceberg.read(BIOREACTOR_READINGS).num_rows == 30  # not appended twice
 
 
 def test_sensor_quarantines_a_misnamed_file_and_goes_on(

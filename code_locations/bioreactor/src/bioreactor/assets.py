@@ -38,7 +38,7 @@ def landing_files(landing: LandingStore) -> dg.ObserveResult:
 
 class LandedFile(dg.Config):
     key: str  # the landing key of the batch file this run ingests
-    attempt: int = 0  # earlier runs for this upload (the landing sensor retries failed ones)
+    attempt: int = 0  # failed earlier runs of this upload (the landing sensor retries them)
 
 
 @dg.asset(
@@ -81,7 +81,7 @@ def bioreactor_readings(
         already = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch.batch_id))
         sha = batch.rows["source_sha256"][0].as_py()
         if already.num_rows and config.attempt and pc.unique(already["source_sha256"]).to_pylist() == [sha]:
-            # A retry of an attempt that committed, then stopped before moving the file.
+            # A retry of a failed attempt that had committed, then stopped before moving the file.
             moved_to = mark_processed(landing, config.key)
             yield dg.AssetCheckResult(
                 check_name="file_accepted", passed=True, metadata={"file": config.key, "moved_to": moved_to}

@@ -36,15 +36,21 @@ def _in_flight(instance: dg.DagsterInstance) -> set[str]:
     return {key for r in records if (key := r.dagster_run.tags.get(KEY_TAG))}
 
 
-def _attempts(instance: dg.DagsterInstance, obj: LandingObject) -> int:
-    tags = {KEY_TAG: obj.key, ETAG_TAG: obj.etag}
-    return instance.get_runs_count(dg.RunsFilter(job_name=ingest_job.name, tags=tags))
+def _history(instance: dg.DagsterInstance, obj: LandingObject) -> tuple[int, int]:
+    """(runs, failed runs) so far for this upload of the file."""
+    runs = dg.RunsFilter(job_name=ingest_job.name, tags={KEY_TAG: obj.key, ETAG_TAG: obj.etag})
+    failed = dg.RunsFilter(
+        job_name=ingest_job.name,
+        tags=runs.tags,
+        statuses=[dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED],
+    )
+    return instance.get_runs_count(runs), instance.get_runs_count(failed)
 
 
-def _request(obj: LandingObject, batch_id: str, attempt: int) -> dg.RunRequest:
-    config = {"key": obj.key, "attempt": attempt}
+def _request(obj: LandingObject, batch_id: str, runs: int, failed: int) -> dg.RunRequest:
+    config = {"key": obj.key, "attempt": failed}
     return dg.RunRequest(
-        run_key=f"{obj.key}@{obj.etag}#{attempt}",
+        run_key=f"{obj.key}@{obj.etag}#{runs}",
         partition_key=batch_id,
         run_config={"ops": {bioreactor_readings.node_def.name: {"config": config}}},
         tags={KEY_TAG: obj.key, ETAG_TAG: obj.etag, "dagster/max_retries": "0"},
@@ -68,11 +74,11 @@ def bioreactor_landing_sensor(context: dg.SensorEvaluationContext, landing: Land
             break  # the rest on the next tick
         try:
             batch_id = batch_id_of(obj.key)
-            attempts = _attempts(context.instance, obj)
-            if attempts >= MAX_ATTEMPTS:
+            runs, failed = _history(context.instance, obj)
+            if failed >= MAX_ATTEMPTS:
                 raise RejectedFile(
                     "ingest_failed",
-                    f"{obj.key}: {attempts} ingestion runs failed (runs tagged {KEY_TAG}={obj.key}); "
+                    f"{obj.key}: {failed} ingestion runs failed (runs tagged {KEY_TAG}={obj.key}); "
                     f"fix their cause, then move the file back under {LANDING_PREFIX}",
                 )
         except RejectedFile as rejection:  # no run can take it: quarantine it here and go on
@@ -81,7 +87,7 @@ def bioreactor_landing_sensor(context: dg.SensorEvaluationContext, landing: Land
             continue
         if batch_id not in new_batches and not context.instance.has_dynamic_partition(BATCHES, batch_id):
             new_batches.append(batch_id)
-        run_requests.append(_request(obj, batch_id, attempts))
+        run_requests.append(_request(obj, batch_id, runs, failed))
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[batches.build_add_request(new_batches)] if new_batches else [],
