@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 import yaml
 from dagster._core.instance.ref import InstanceRef
@@ -124,6 +125,14 @@ def backfill(resources: dict[str, Any], instance: dg.DagsterInstance) -> dg.Exec
     )
 
 
+@pytest.fixture(scope="session")
+def control_limits(resources: dict[str, Any], instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """The control-limits table the bioreactor marts read (the daemon also makes it when missing)."""
+    from bioreactor.assets import bioreactor_control_limits
+
+    return dg.materialize([bioreactor_control_limits], instance=instance, resources=resources)
+
+
 START = datetime(2025, 6, 1, tzinfo=UTC)
 MINUTES = 120
 GOOD = ("B-IT-1", "B-IT-2")
@@ -133,6 +142,20 @@ BAD = {
     "B-IT-schema": ("wrong-schema", "wrong_schema"),
 }
 TIMEOUT_S = 420
+
+
+SPIKED = GOOD[1]  # one reading at 39.5 °C: an excursion its 5-minute average hides
+
+
+def good_batch(batch: str) -> pa.Table:
+    table = batch_table(batch, START, MINUTES, 7)
+    if batch != SPIKED:
+        return table
+    temperature = [37.0] * MINUTES
+    temperature[30] = 39.5
+    return table.set_column(
+        table.schema.get_field_index("temperature_c"), "temperature_c", pa.array(temperature)
+    )
 
 
 def landing_key(batch: str) -> str:
@@ -167,9 +190,7 @@ def landed(stack: dict[str, str], stack_instance: dg.DagsterInstance) -> dict[st
     s3 = s3_client()
     after = time.time() - 1
     for batch in GOOD:
-        s3.put_object(
-            Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 7))
-        )
+        s3.put_object(Bucket="landing", Key=landing_key(batch), Body=to_parquet(good_batch(batch)))
     for batch, (mode, _) in BAD.items():
         s3.put_object(Bucket="landing", Key=landing_key(batch), Body=bad_file(mode, batch, START, 7))
     return wait_for_runs(stack_instance, [landing_key(b) for b in (*GOOD, *BAD)], after)

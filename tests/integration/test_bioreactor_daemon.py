@@ -4,9 +4,9 @@ import time
 from typing import Any
 
 import dagster as dg
-from conftest import BAD, GOOD, MINUTES, START, landing_key, quarantine_reason, wait_for_runs
+from conftest import BAD, GOOD, MINUTES, good_batch, landing_key, quarantine_reason, wait_for_runs
 
-from bioreactor.generate import batch_table, to_parquet
+from bioreactor.generate import to_parquet
 from wharf_infra.native.services import s3_client
 
 
@@ -36,9 +36,7 @@ def test_a_duplicate_upload_is_quarantined_and_adds_no_row(
     landed: dict[str, dg.DagsterRun], stack_instance: dg.DagsterInstance, resources: dict[str, Any]
 ) -> None:
     after = time.time() - 1
-    s3_client().put_object(
-        Bucket="landing", Key=landing_key(GOOD[0]), Body=to_parquet(batch_table(GOOD[0], START, MINUTES, 7))
-    )
+    s3_client().put_object(Bucket="landing", Key=landing_key(GOOD[0]), Body=to_parquet(good_batch(GOOD[0])))
     run = wait_for_runs(stack_instance, [landing_key(GOOD[0])], after)[landing_key(GOOD[0])]
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert quarantine_reason(GOOD[0])["reason"] == "duplicate"

@@ -91,5 +91,6 @@ def test_analytics_depends_on_the_raw_tables_of_the_other_locations() -> None:
     assert external == {
         dg.AssetKey(["lake", "raw", "weather_observations"]),
         dg.AssetKey(["lake", "raw", "bioreactor_readings"]),
+        dg.AssetKey(["lake", "raw", "bioreactor_control_limits"]),
     }
     assert external <= produced_elsewhere

@@ -10,8 +10,10 @@ select
     s.ph_min,
     s.dissolved_oxygen_min_pct,
     s.agitation_max_rpm,
-    (s.temperature_min_c < 36.5 or s.temperature_max_c > 37.5) as temperature_excursion,
-    (s.ph_min < 6.8 or s.ph_max > 7.4) as ph_excursion,
-    s.dissolved_oxygen_min_pct < 20 as oxygen_limited
+    -- Flags from the raw readings' excursions (fact_bioreactor_batch_stats), limits from one table.
+    s.temperature_excursions > 0 as temperature_excursion,
+    s.ph_excursions > 0 as ph_excursion,
+    s.dissolved_oxygen_excursions > 0 as oxygen_excursion,
+    s.agitation_excursions > 0 as agitation_excursion
 from {{ ref('dim_batch') }} as b
 join {{ ref('fact_bioreactor_batch_stats') }} as s on s.batch_id = b.batch_id

@@ -1,14 +1,15 @@
 """The bioreactor assets: the landing prefix, the readings table, and per-channel-group statistics."""
 
+import hashlib
 from collections.abc import Iterator
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyiceberg.expressions import EqualTo
+from pyiceberg.expressions import AlwaysTrue, EqualTo
 
 from bioreactor.batch_files import LANDING_PREFIX, RejectedFile, mark_processed, parse_batch_file, quarantine
-from bioreactor.tables import BIOREACTOR_READINGS, channel_stats_table
+from bioreactor.tables import BIOREACTOR_CONTROL_LIMITS, BIOREACTOR_READINGS, channel_stats_table
 from wharf_shared.iceberg import IcebergCatalogResource
 from wharf_shared.landing import LandingStore
 from wharf_shared.metadata import table_metadata
@@ -122,13 +123,42 @@ def bioreactor_readings(
     )
 
 
-# Process control limits, tighter than the instrument limits that decide quarantine.
+# Process control limits, tighter than the instrument limits that decide quarantine. The one
+# place they are written: the channel statistics use them here, the dbt marts through the
+# `lake.raw.bioreactor_control_limits` table below. A reading outside them is an excursion.
 CONTROL_LIMITS: dict[str, tuple[float, float]] = {
     "temperature_c": (36.5, 37.5),
     "ph": (6.8, 7.4),
     "dissolved_oxygen_pct": (20.0, 80.0),
     "agitation_rpm": (80.0, 250.0),
 }
+LIMITS_VERSION = hashlib.sha256(repr(sorted(CONTROL_LIMITS.items())).encode()).hexdigest()[:12]
+
+
+@dg.asset(
+    key=BIOREACTOR_CONTROL_LIMITS.asset_key,
+    code_version=LIMITS_VERSION,  # a changed limit makes the table (and the marts) stale
+    automation_condition=dg.AutomationCondition.on_missing() | dg.AutomationCondition.code_version_changed(),
+    group_name="bioreactor",
+    kinds={"iceberg", "python"},
+    tags={"layer": "raw"},
+    description="The process control limits per channel, as the marts read them.",
+)
+def bioreactor_control_limits(iceberg: IcebergCatalogResource) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    rows = pa.table(
+        {
+            "channel": list(CONTROL_LIMITS),
+            "low": [low for low, _ in CONTROL_LIMITS.values()],
+            "high": [high for _, high in CONTROL_LIMITS.values()],
+        },
+        schema=BIOREACTOR_CONTROL_LIMITS.arrow_schema,
+    )
+    table, changed = iceberg.replace(BIOREACTOR_CONTROL_LIMITS, rows, AlwaysTrue())
+    return dg.MaterializeResult(
+        metadata={**table_metadata(BIOREACTOR_CONTROL_LIMITS, rows, table), "changed": changed}
+    )
+
+
 CHANNEL_GROUPS: dict[str, tuple[str, ...]] = {
     "thermal": ("temperature_c",),
     "chemistry": ("ph", "dissolved_oxygen_pct"),

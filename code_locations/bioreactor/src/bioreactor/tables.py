@@ -22,6 +22,19 @@ BIOREACTOR_READINGS = IcebergTable(
 )
 
 
+# The process control limits as a table, so the dbt marts flag excursions against the very limits
+# the channel statistics use (bioreactor.assets.CONTROL_LIMITS, written here by an asset).
+BIOREACTOR_CONTROL_LIMITS = IcebergTable(
+    namespace="raw",
+    name="bioreactor_control_limits",
+    schema=Schema(
+        NestedField(1, "channel", StringType()),
+        NestedField(2, "low", DoubleType()),
+        NestedField(3, "high", DoubleType()),
+    ),
+)
+
+
 def channel_stats_table(group: str) -> IcebergTable:
     """Per-batch statistics of one channel group: one table per group, one shape for all."""
     return IcebergTable(
