@@ -41,17 +41,23 @@ test: dbt-manifest ## Every test tier (what CI runs)
 test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors and schedules, no services
 	$(PYTEST) -m unit
 
-.PHONY: stack-up
-stack-up: dbt-manifest ## Start the native stack (Postgres, MinIO, Nessie, Trino, Dagster) on loopback
+.PHONY: native-up
+native-up: dbt-manifest ## Start the native stack (Postgres, MinIO, Nessie, Marquez, Trino, Dagster) on loopback
 	$(RUN) python -m wharf_infra.native up
 
-.PHONY: stack-down
-stack-down: install ## Stop the native stack (WIPE=1 also deletes its data)
+.PHONY: native-down
+native-down: install ## Stop the native stack (WIPE=1 also deletes its data)
 	$(RUN) python -m wharf_infra.native down $(if $(WIPE),--wipe)
 
-.PHONY: stack-status
-stack-status: install ## Show which native services run, and where
+.PHONY: native-status
+native-status: install ## Show which native services run, and where
 	$(RUN) python -m wharf_infra.native status
+
+# The former names, kept for one release.
+.PHONY: stack-up stack-down stack-status
+stack-up: native-up
+stack-down: native-down
+stack-status: native-status
 
 .PHONY: images
 images: install ## Build each location's image (content tag; unchanged ones are skipped) and load them into kind; needs Docker

@@ -106,11 +106,14 @@ def test_marquez_runs_the_mounted_config(rendered: dict[str, Rendered], native_d
     mounted = _to_native(local.named("ConfigMap", "marquez-config")["data"]["config.yml"], local)
     cluster, native = yaml.safe_load(mounted), yaml.safe_load(services.Marquez().configure().read_text())
     ports = settings.settings().ports
+    loopback = {"bindHost": "127.0.0.1"}  # where it listens is the only difference
     assert native.pop("server") == {
         "applicationConnectors": [
-            {**cluster["server"]["applicationConnectors"][0], "port": ports["marquez"]}
+            {**cluster["server"]["applicationConnectors"][0], "port": ports["marquez"], **loopback}
         ],
-        "adminConnectors": [{**cluster["server"]["adminConnectors"][0], "port": ports["marquez_admin"]}],
+        "adminConnectors": [
+            {**cluster["server"]["adminConnectors"][0], "port": ports["marquez_admin"], **loopback}
+        ],
     }
     cluster.pop("server")
     assert native == cluster

@@ -22,7 +22,7 @@ import yaml
 from wharf_infra.local_cluster.handoff import smoke_target
 from wharf_infra.local_cluster.readiness import pod_readiness, undeployed_releases
 from wharf_infra.local_cluster.resolution import hostnames_resolved_to
-from wharf_infra.local_cluster.workspace import Workspace, forget_encryption_salt
+from wharf_infra.local_cluster.state import ClusterState, forget_encryption_salt
 from wharf_infra.paths import INFRA_DIR, REPO_ROOT, VERSIONS_FILE
 
 STACK_FILES = [INFRA_DIR / program / "Pulumi.local.yaml" for program in ("cluster", "platform")]
@@ -227,11 +227,11 @@ def _smoke_target_module() -> ModuleType:
 
 
 def test_the_smoke_target_make_cluster_writes_is_one_the_smoke_suite_reads(tmp_path: Path) -> None:
-    workspace = Workspace(tmp_path)
-    domain = workspace.platform.domain
+    state = ClusterState(tmp_path)
+    domain = state.platform.domain
     urls = {name: f"https://{name}.{domain}" for name in ("dagster", "marquez", "trino")}
     path = tmp_path / "smoke-target.yaml"
-    path.write_text(yaml.safe_dump(smoke_target(workspace, urls, "admin", "s3cret")))
+    path.write_text(yaml.safe_dump(smoke_target(state, urls, "admin", "s3cret")))
     target = _smoke_target_module().from_file(path)
     assert target.dagster_url == urls["dagster"]
     assert (target.trino["host"], target.trino["port"], target.trino["scheme"]) == (
@@ -241,6 +241,6 @@ def test_the_smoke_target_make_cluster_writes_is_one_the_smoke_suite_reads(tmp_p
     )
     assert target.auth == ("admin", "s3cret")
     assert target.marquez_url == urls["marquez"]
-    assert target.kubeconfig == workspace.kubeconfig
-    assert target.verify_tls == str(workspace.ca_certificate)
+    assert target.kubeconfig == state.kubeconfig
+    assert target.verify_tls == str(state.ca_certificate)
     assert target.resolve == (domain, "127.0.0.1")

@@ -133,6 +133,27 @@ def control_limits(resources: dict[str, Any], instance: dg.DagsterInstance) -> d
     return dg.materialize([bioreactor_control_limits], instance=instance, resources=resources)
 
 
+WEATHER_MODELS = ["lake/staging/stg_weather", "marts/analytics/daily_weather_summary"]
+
+
+@pytest.fixture(scope="session")
+def dbt_build(
+    backfill: dg.ExecuteInProcessResult, resources: dict[str, Any], instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    from dagster_dbt import DbtCliResource
+
+    from analytics.assets import wharf_dbt_models
+    from analytics.definitions import DBT_EXECUTABLE
+    from analytics.project import wharf_dbt
+
+    return dg.materialize(
+        [wharf_dbt_models],
+        instance=instance,
+        selection=dg.AssetSelection.keys(*(dg.AssetKey.from_user_string(k) for k in WEATHER_MODELS)),
+        resources={**resources, "dbt": DbtCliResource(project_dir=wharf_dbt, dbt_executable=DBT_EXECUTABLE)},
+    )
+
+
 START = datetime(2025, 6, 1, tzinfo=UTC)
 MINUTES = 120
 GOOD = ("B-IT-1", "B-IT-2")

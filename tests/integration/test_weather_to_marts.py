@@ -14,7 +14,6 @@ from weather.source import WeatherSource, synthetic_payload
 from weather.tables import WEATHER_OBSERVATIONS
 
 DAYS = (LAST - FIRST).days + 1
-WEATHER_MODELS = ["lake/staging/stg_weather", "marts/analytics/daily_weather_summary"]
 
 
 def _expected_daily_means() -> dict[tuple[str, date], float]:
@@ -27,24 +26,6 @@ def _expected_daily_means() -> dict[tuple[str, date], float]:
             by_day[date.fromisoformat(stamp[:10])].append(value)
         means |= {(name, day): statistics.fmean(values) for day, values in by_day.items()}
     return means
-
-
-@pytest.fixture(scope="module")
-def dbt_build(
-    backfill: dg.ExecuteInProcessResult, resources: dict[str, Any], instance: dg.DagsterInstance
-) -> dg.ExecuteInProcessResult:
-    from dagster_dbt import DbtCliResource
-
-    from analytics.assets import wharf_dbt_models
-    from analytics.definitions import DBT_EXECUTABLE
-    from analytics.project import wharf_dbt
-
-    return dg.materialize(
-        [wharf_dbt_models],
-        instance=instance,
-        selection=dg.AssetSelection.keys(*(dg.AssetKey.from_user_string(k) for k in WEATHER_MODELS)),
-        resources={**resources, "dbt": DbtCliResource(project_dir=wharf_dbt, dbt_executable=DBT_EXECUTABLE)},
-    )
 
 
 def test_a_30_day_backfill_of_3_cities_is_one_run(

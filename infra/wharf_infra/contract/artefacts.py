@@ -97,13 +97,19 @@ def nessie_settings(endpoints: Endpoints) -> dict[str, str]:
 # -- Marquez ------------------------------------------------------------------------------------
 
 
-def marquez_config(endpoints: Endpoints, api_port: int, admin_port: int) -> dict[str, Any]:
+def marquez_config(
+    endpoints: Endpoints, api_port: int, admin_port: int, bind_host: str | None = None
+) -> dict[str, Any]:
     """Marquez's `config.yml`: its database from the environment, search off (wharf runs no
-    OpenSearch), migrations on start. Marquez substitutes `${VAR}` from its environment."""
+    OpenSearch), migrations on start. Marquez substitutes `${VAR}` from its environment. In a pod
+    it listens on every address; natively on `bind_host` (loopback) only."""
+    bind = {"bindHost": bind_host} if bind_host else {}
     return {
         "server": {
-            "applicationConnectors": [{"type": "http", "port": api_port, "httpCompliance": "RFC7230_LEGACY"}],
-            "adminConnectors": [{"type": "http", "port": admin_port}],
+            "applicationConnectors": [
+                {"type": "http", "port": api_port, "httpCompliance": "RFC7230_LEGACY", **bind}
+            ],
+            "adminConnectors": [{"type": "http", "port": admin_port, **bind}],
         },
         "db": {
             "driverClass": "org.postgresql.Driver",

@@ -6,7 +6,7 @@ import argparse
 import subprocess
 
 from wharf_infra.local_cluster import plan, prerequisites
-from wharf_infra.local_cluster.workspace import Workspace
+from wharf_infra.local_cluster.state import ClusterState
 
 TARGETS = {
     "up": ("make cluster", plan.cluster_steps, prerequisites.TOOLS),
@@ -20,16 +20,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plan", action="store_true", help="print every step instead of running them")
     args = parser.parse_args(argv)
     target, steps_of, tools = TARGETS[args.command]
-    workspace = Workspace.default()
-    steps = steps_of(workspace)
+    state = ClusterState.default()
+    steps = steps_of(state)
     if args.plan:
-        print(f"{target} would run, in order:\n{plan.describe(steps, workspace)}")
+        print(f"{target} would run, in order:\n{plan.describe(steps, state)}")
         if found := prerequisites.problems(tools):
             listed = "\n".join(f"  - {p}" for p in found)
             print(f"On this machine it would stop at step 1:\n{listed}")
         return
     try:
-        plan.run(steps, workspace)
+        plan.run(steps, state)
     except subprocess.CalledProcessError as error:
         raise SystemExit(
             f"{target} stopped: `{' '.join(map(str, error.cmd))}` exited with {error.returncode} "

@@ -15,15 +15,15 @@ from wharf_infra.contract.facts import CA_SECRET, CERT_MANAGER_NAMESPACE, LOGIN_
 from wharf_infra.contract.facts import GATEWAY_HTTPS_PORT as HTTPS_PORT
 from wharf_infra.contract.facts import MINIO_ROOT_SECRET as MINIO_LOGIN_SECRET
 from wharf_infra.local_cluster.resolution import GATEWAY_ADDRESS
-from wharf_infra.local_cluster.workspace import PRIVATE_FILE, Workspace
+from wharf_infra.local_cluster.state import PRIVATE_FILE, ClusterState
 from wharf_infra.paths import PLATFORM_PROGRAM
 
 SMOKE_USER = "smoke"
 
 
-def secret_data(workspace: Workspace, namespace: str, name: str) -> dict[str, str]:
+def secret_data(state: ClusterState, namespace: str, name: str) -> dict[str, str]:
     """A Secret's keys, decoded; empty while the Secret does not exist yet."""
-    found = workspace.cluster_json("kubectl", "get", "secret", name, "--namespace", namespace, check=False)
+    found = state.cluster_json("kubectl", "get", "secret", name, "--namespace", namespace, check=False)
     encoded: dict[str, str] = (found or {}).get("data") or {}
     return {key: base64.b64decode(value).decode() for key, value in encoded.items()}
 
@@ -34,55 +34,55 @@ def _write_private(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def save_ca(workspace: Workspace) -> bool:
+def save_ca(state: ClusterState) -> bool:
     """Save the local CA's certificate, which TLS checks against; False until cert-manager made it."""
-    certificate = secret_data(workspace, CERT_MANAGER_NAMESPACE, CA_SECRET).get("ca.crt")
+    certificate = secret_data(state, CERT_MANAGER_NAMESPACE, CA_SECRET).get("ca.crt")
     if certificate is None:
         return False
-    _write_private(workspace.ca_certificate, certificate)
+    _write_private(state.ca_certificate, certificate)
     return True
 
 
-def login(workspace: Workspace) -> tuple[str, str]:
+def login(state: ClusterState) -> tuple[str, str]:
     """The generated UI login (basic auth at the gateway)."""
-    namespace = workspace.platform.namespace
-    data = secret_data(workspace, namespace, LOGIN_SECRET)
+    namespace = state.platform.namespace
+    data = secret_data(state, namespace, LOGIN_SECRET)
     user, password = data.get("username"), data.get("password")
     if user is None or password is None:
         raise SystemExit(f"the login Secret {namespace}/{LOGIN_SECRET} is missing or incomplete")
     return user, password
 
 
-def smoke_target(workspace: Workspace, urls: dict[str, str], user: str, password: str) -> dict[str, object]:
+def smoke_target(state: ClusterState, urls: dict[str, str], user: str, password: str) -> dict[str, object]:
     """The smoke suite's description of this cluster (see tests/smoke/target.py)."""
-    config = workspace.platform
+    config = state.platform
     return {
         "dagster_url": urls["dagster"],
         "trino": {"host": config.host("trino"), "port": HTTPS_PORT, "scheme": "https", "user": SMOKE_USER},
         "auth": {"user": user, "password": password},
         "marquez_url": urls["marquez"],
-        "kubeconfig": str(workspace.kubeconfig),
+        "kubeconfig": str(state.kubeconfig),
         "namespace": config.namespace,
-        "verify_tls": str(workspace.ca_certificate),
+        "verify_tls": str(state.ca_certificate),
         "resolve": {"domain": config.domain, "address": GATEWAY_ADDRESS},
     }
 
 
-def announce(workspace: Workspace) -> None:
+def announce(state: ClusterState) -> None:
     """Write the smoke target and print where everything is."""
-    outputs = workspace.stack_outputs(PLATFORM_PROGRAM)
+    outputs = state.stack_outputs(PLATFORM_PROGRAM)
     urls = {str(name): str(url) for name, url in outputs["urls"].items()}
-    user, password = login(workspace)
+    user, password = login(state)
     _write_private(
-        workspace.smoke_target, yaml.safe_dump(smoke_target(workspace, urls, user, password), sort_keys=False)
+        state.smoke_target, yaml.safe_dump(smoke_target(state, urls, user, password), sort_keys=False)
     )
     width = max(len(name) for name in urls)
     print("\nwharf is up:")
     for name, url in sorted(urls.items()):
         print(f"  {name:<{width}}  {url}")
     print(f"\nLogin (Dagster, Marquez, Trino): {user} / {password}")
-    minio_login = f"{workspace.platform.namespace}/{MINIO_LOGIN_SECRET}"
+    minio_login = f"{state.platform.namespace}/{MINIO_LOGIN_SECRET}"
     print(f"  (the MinIO console keeps its own login: Secret {minio_login})")
-    print(f"TLS: a local CA signs the certificates; trust {workspace.ca_certificate} or accept the warning.")
-    print(f"kubectl: export KUBECONFIG={workspace.kubeconfig}")
-    print(f"Smoke test it: make smoke   (target: {workspace.smoke_target})")
+    print(f"TLS: a local CA signs the certificates; trust {state.ca_certificate} or accept the warning.")
+    print(f"kubectl: export KUBECONFIG={state.kubeconfig}")
+    print(f"Smoke test it: make smoke   (target: {state.smoke_target})")

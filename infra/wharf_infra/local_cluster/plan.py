@@ -1,6 +1,6 @@
 """The steps of `make cluster` and `make destroy`, as data: printed by `PLAN=1`, run otherwise.
 
-A step is a command (run with the workspace's environment: local Pulumi backend, passphrase file,
+A step is a command (run with the state's environment: local Pulumi backend, passphrase file,
 kubeconfig) or a Python action (checks, waiting, hand-off). Steps that only make sense when a stack
 exists say so, and are skipped at run time when it does not: both targets converge when re-run.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from wharf_infra.images import image_name
 from wharf_infra.local_cluster import handoff, prerequisites, readiness
-from wharf_infra.local_cluster.workspace import STACK, Workspace, forget_encryption_salt, stack_file
+from wharf_infra.local_cluster.state import STACK, ClusterState, forget_encryption_salt, stack_file
 from wharf_infra.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM, REPO_ROOT
 from wharf_infra.registry import load_registry
 
@@ -81,32 +81,32 @@ def _up(program: Path) -> Step:
     )
 
 
-def cluster_steps(workspace: Workspace) -> list[Step]:
+def cluster_steps(state: ClusterState) -> list[Step]:
     """`make cluster`: from nothing (or from a previous run) to a platform you can log in to."""
-    kind_name = workspace.cluster.name
+    kind_name = state.cluster.name
     return [
         _prerequisites("make cluster", prerequisites.TOOLS),
         Step(
-            f"Prepare the local Pulumi backend {workspace.backend} and its passphrase file "
-            f"{workspace.passphrase} (generated once, mode 0600, outside git)",
-            action=workspace.prepare,
+            f"Prepare the local Pulumi backend {state.backend} and its passphrase file "
+            f"{state.passphrase} (generated once, mode 0600, outside git)",
+            action=state.prepare,
         ),
         _select(CLUSTER_PROGRAM),
         _up(CLUSTER_PROGRAM),
         Step(
-            f"Write the kind cluster's kubeconfig to {workspace.kubeconfig}",
-            ("kind", "export", "kubeconfig", "--name", kind_name, "--kubeconfig", str(workspace.kubeconfig)),
+            f"Write the kind cluster's kubeconfig to {state.kubeconfig}",
+            ("kind", "export", "kubeconfig", "--name", kind_name, "--kubeconfig", str(state.kubeconfig)),
         ),
         Step(
             "Build the images of changed code locations ("
-            + ", ".join(image_name(workspace.platform.image_registry, loc) for loc in load_registry())
+            + ", ".join(image_name(state.platform.image_registry, loc) for loc in load_registry())
             + ") and load them into kind",
             (
                 sys.executable,
                 "-m",
                 "wharf_infra.images",
                 "--registry",
-                workspace.platform.image_registry,
+                state.platform.image_registry,
                 "--kind-cluster",
                 kind_name,
             ),
@@ -115,12 +115,12 @@ def cluster_steps(workspace: Workspace) -> list[Step]:
         _up(PLATFORM_PROGRAM),
         Step(
             "Wait for every chart release, every pod, the local CA and the gateway, showing progress",
-            action=lambda: readiness.wait(workspace),
+            action=lambda: readiness.wait(state),
         ),
         Step(
-            f"Write the smoke target {workspace.smoke_target}; print the URLs (`pulumi stack output "
+            f"Write the smoke target {state.smoke_target}; print the URLs (`pulumi stack output "
             "urls` of the platform) and the login (Secret read with kubectl)",
-            action=lambda: handoff.announce(workspace),
+            action=lambda: handoff.announce(state),
         ),
     ]
 
@@ -137,23 +137,23 @@ def _remove_images(registry: str) -> None:
             subprocess.run(["docker", "image", "rm", "--force", *ids], check=True)
 
 
-def _forget_local_state(workspace: Workspace) -> None:
+def _forget_local_state(state: ClusterState) -> None:
     for program in (CLUSTER_PROGRAM, PLATFORM_PROGRAM):
         forget_encryption_salt(stack_file(program))
-    shutil.rmtree(workspace.root, ignore_errors=True)
+    shutil.rmtree(state.root, ignore_errors=True)
 
 
-def destroy_steps(workspace: Workspace) -> list[Step]:
+def destroy_steps(state: ClusterState) -> list[Step]:
     """`make destroy`: both stacks, the kind cluster, the images and the local state, gone."""
-    kind_name = workspace.cluster.name
-    registry = workspace.platform.image_registry
+    kind_name = state.cluster.name
+    registry = state.platform.image_registry
 
     def if_stack(title: str, argv: tuple[str, ...], program: Path) -> Step:
         return Step(
             title,
             argv,
             cwd=program,
-            only_if=lambda: workspace.stack_exists(program),
+            only_if=lambda: state.stack_exists(program),
             condition=f"if the `{STACK}` stack exists",
         )
 
@@ -180,20 +180,20 @@ def destroy_steps(workspace: Workspace) -> list[Step]:
         ),
         Step(f"Remove the code-location images {registry}/wharf-*", action=lambda: _remove_images(registry)),
         Step(
-            f"Remove {workspace.root} (state, passphrase, kubeconfig, CA, smoke target) and the "
+            f"Remove {state.root} (state, passphrase, kubeconfig, CA, smoke target) and the "
             "encryption salts Pulumi wrote into the Pulumi.local.yaml files",
-            action=lambda: _forget_local_state(workspace),
+            action=lambda: _forget_local_state(state),
         ),
     ]
 
 
-def describe(steps: Sequence[Step], workspace: Workspace) -> str:
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in workspace.env().items())
+def describe(steps: Sequence[Step], state: ClusterState) -> str:
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in state.env().items())
     body = "\n".join(f"  {n:>2}. {step.describe()}" for n, step in enumerate(steps, 1))
     return f"{body}\n  Every command runs with: {env}"
 
 
-def run(steps: Sequence[Step], workspace: Workspace) -> None:
+def run(steps: Sequence[Step], state: ClusterState) -> None:
     for n, step in enumerate(steps, 1):
         print(f"[{n}/{len(steps)}] {step.title}", flush=True)
-        step.run(workspace.env())
+        step.run(state.env())

@@ -16,7 +16,7 @@ import requests
 from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.local_cluster.handoff import login, save_ca
 from wharf_infra.local_cluster.resolution import GATEWAY_ADDRESS, hostnames_resolved_to
-from wharf_infra.local_cluster.workspace import Workspace
+from wharf_infra.local_cluster.state import ClusterState
 
 TIMEOUT_S = 900
 POLL_S = 5
@@ -74,29 +74,30 @@ def _until(what: str, probe: Callable[[], str | None], deadline: float) -> None:
     print(f"  {what}: ready", flush=True)
 
 
-def wait(workspace: Workspace) -> None:
-    config = workspace.platform
+def wait(state: ClusterState) -> None:
+    config = state.platform
     namespaces = (config.namespace, OPERATOR_NAMESPACE, CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE)
     deadline = time.monotonic() + TIMEOUT_S
 
     def releases() -> str | None:
-        pending = undeployed_releases(workspace.cluster_json("helm", "list", "--all-namespaces") or [])
+        pending = undeployed_releases(state.cluster_json("helm", "list", "--all-namespaces") or [])
         return ", ".join(pending) or None
 
     def pods() -> str | None:
-        state = pod_readiness(
-            workspace.cluster_json("kubectl", "get", "pods", "--all-namespaces"), namespaces
+        ready_pods = pod_readiness(
+            state.cluster_json("kubectl", "get", "pods", "--all-namespaces"), namespaces
         )
-        if state.done:
+        if ready_pods.done:
             return None
-        return f"{state.ready}/{state.total} Ready; waiting for {', '.join(state.waiting[:4]) or 'pods'}"
+        waiting = ", ".join(ready_pods.waiting[:4]) or "pods"
+        return f"{ready_pods.ready}/{ready_pods.total} Ready; waiting for {waiting}"
 
     def ca() -> str | None:
-        return None if save_ca(workspace) else "cert-manager has not issued the local CA yet"
+        return None if save_ca(state) else "cert-manager has not issued the local CA yet"
 
     def gateway(credentials: tuple[str, str]) -> str | None:
         url = f"https://{config.host('dagster')}/server_info"
-        verify = str(workspace.ca_certificate)
+        verify = str(state.ca_certificate)
         try:
             with hostnames_resolved_to(config.domain, GATEWAY_ADDRESS):
                 anonymous = requests.get(url, timeout=10, verify=verify)
@@ -110,5 +111,5 @@ def wait(workspace: Workspace) -> None:
     _until("chart releases", releases, deadline)
     _until("pods", pods, deadline)
     _until("local CA", ca, deadline)
-    credentials = login(workspace)
+    credentials = login(state)
     _until("gateway (TLS, login, Dagster behind it)", lambda: gateway(credentials), deadline)

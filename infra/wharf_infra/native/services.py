@@ -470,7 +470,7 @@ class Marquez:
         config = settings().state_dir / "marquez" / "config.yml"
         config.parent.mkdir(parents=True, exist_ok=True)
         ports = settings().ports
-        rendered = marquez_config(settings().endpoints, ports["marquez"], ports["marquez_admin"])
+        rendered = marquez_config(settings().endpoints, ports["marquez"], ports["marquez_admin"], LOOPBACK)
         config.write_text(yaml.safe_dump(rendered, sort_keys=False))
         return config
 

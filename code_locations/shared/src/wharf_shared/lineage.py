@@ -113,6 +113,29 @@ def run_datasets(selected: set[dg.AssetKey], graph: BaseAssetGraph[Any]) -> tupl
     return inputs, outputs
 
 
+def emit_run_event(
+    instance: dg.DagsterInstance,
+    run: DagsterRun,
+    graph: BaseAssetGraph[Any],
+    lineage: LineageResource,
+    state: str,
+) -> bool:
+    """The OpenLineage event of `run` in `state`, with the tables it wrote and read; False when
+    nothing was sent (lineage off, Marquez unreachable, or no table among the run's assets)."""
+    inputs, outputs = run_datasets(planned_assets(instance, run), graph)
+    if not outputs:
+        return False
+    location = run.remote_job_origin.location_name if run.remote_job_origin else ""
+    return lineage.emit(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        state=state,
+        inputs=inputs,
+        outputs=outputs,
+        location=location,
+    )
+
+
 def _lineage_sensor(status: dg.DagsterRunStatus, state: str) -> dg.SensorDefinition:
     @dg.run_status_sensor(
         run_status=status,
@@ -122,24 +145,11 @@ def _lineage_sensor(status: dg.DagsterRunStatus, state: str) -> dg.SensorDefinit
         minimum_interval_seconds=10,
     )
     def emit_lineage(context: dg.RunStatusSensorContext, lineage: LineageResource) -> None:
-        run = context.dagster_run
         repository = context.repository_def
         assert repository is not None, "run-status sensors always run inside a repository"
-        selected = planned_assets(context.instance, run)
-        inputs, outputs = run_datasets(selected, repository.asset_graph)
-        if not outputs:
-            return
-        location = run.remote_job_origin.location_name if run.remote_job_origin else ""
-        sent = lineage.emit(
-            run_id=run.run_id,
-            job_name=run.job_name,
-            state=state,
-            inputs=inputs,
-            outputs=outputs,
-            location=location,
-        )
-        if sent:
-            context.log.info(f"OpenLineage {state} for run {run.run_id}: {sorted(outputs)}")
+        run = context.dagster_run
+        if emit_run_event(context.instance, run, repository.asset_graph, lineage, state):
+            context.log.info(f"OpenLineage {state} for run {run.run_id}")
 
     return emit_lineage
 

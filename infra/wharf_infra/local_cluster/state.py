@@ -34,11 +34,11 @@ def stack_file(program: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class Workspace:
+class ClusterState:
     root: Path
 
     @classmethod
-    def default(cls) -> Workspace:
+    def default(cls) -> ClusterState:
         return cls(cache_dir() / "cluster")
 
     @property
