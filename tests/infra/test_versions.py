@@ -16,7 +16,7 @@ def _major_minor(version: str) -> str:
 
 def _dagster_package() -> str:
     lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
-    return next(p["version"] for p in lock["package"] if p["name"] == "dagster")
+    return str(next(p["version"] for p in lock["package"] if p["name"] == "dagster"))
 
 
 def test_native_stack_runs_the_cluster_versions() -> None:
