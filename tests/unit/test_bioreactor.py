@@ -15,7 +15,7 @@ from bioreactor.assets import (
     BATCHES,
     CONTROL_LIMITS,
     bioreactor_readings,
-    channel_group_assets,
+    channel_statistics,
     landing_files,
 )
 from bioreactor.batch_files import RejectedFile, parse_batch_file
@@ -238,19 +238,21 @@ def test_ingestion_appends_good_files_once_and_quarantines_the_rest(
         assert stored["ph"].to_pylist() == table["ph"].to_pylist()
 
 
-def test_channel_group_assets_compute_statistics_per_batch(
+def test_channel_statistics_compute_each_group_and_can_be_subset(
     resources: dict[str, Any], instance: dg.DagsterInstance
 ) -> None:
     table = batch_table("B-5", START, 240, seed=1)
     _ingest(_land(resources["landing"], "B-5", to_parquet(table)), "B-5", resources, instance)
+    chemistry_key = channel_stats_table("chemistry").asset_key
     result = dg.materialize(
-        [bioreactor_readings, *channel_group_assets],
-        selection=channel_group_assets,
+        [bioreactor_readings, channel_statistics],
+        selection=[chemistry_key],  # one group of the multi-asset, on its own
         resources=resources,
         instance=instance,
         partition_key="B-5",
     )
     assert result.success
+    assert [m.asset_key for m in result.get_asset_materialization_events()] == [chemistry_key]
     chemistry = {
         r["channel"]: r for r in resources["iceberg"].read(channel_stats_table("chemistry")).to_pylist()
     }
@@ -260,6 +262,16 @@ def test_channel_group_assets_compute_statistics_per_batch(
     assert chemistry["ph"]["mean"] == pytest.approx(statistics.fmean(ph))
     assert chemistry["ph"]["excursions"] == sum(1 for v in ph if v < low or v > high)
     assert set(chemistry) == {"ph", "dissolved_oxygen_pct"}
+    every_group = dg.materialize(
+        [bioreactor_readings, channel_statistics],
+        selection=[channel_statistics],
+        resources=resources,
+        instance=instance,
+        partition_key="B-5",
+    )
+    assert {m.asset_key for m in every_group.get_asset_materialization_events()} == {
+        channel_stats_table(group).asset_key for group in ("thermal", "chemistry", "mechanics")
+    }
 
 
 def test_observing_the_landing_prefix_reports_count_and_newest(

@@ -186,38 +186,48 @@ def channel_stats(batch_id: str, readings: pa.Table, channels: tuple[str, ...]) 
     return stats
 
 
-def build_channel_group_asset(group: str, channels: tuple[str, ...]) -> dg.AssetsDefinition:
-    """One asset per channel group, so a chemistry alarm does not wait on thermal statistics."""
-    spec = channel_stats_table(group)
+STATS_TABLES = {group: channel_stats_table(group) for group in CHANNEL_GROUPS}
 
-    @dg.asset(
-        key=spec.asset_key,
-        deps=[BIOREACTOR_READINGS.asset_key],
-        partitions_def=batches,
-        automation_condition=dg.AutomationCondition.eager(),
-        code_version="1",
-        group_name="bioreactor",
-        kinds={"iceberg", "python"},
-        tags={"layer": "curated", "channel_group": group},
-        description=f"Per-batch statistics and control-limit excursions of {', '.join(channels)}.",
-    )
-    def _channel_group(
-        context: dg.AssetExecutionContext, iceberg: IcebergCatalogResource
-    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-        batch_id = context.partition_key
-        readings = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch_id))
-        if readings.num_rows == 0:
-            raise dg.Failure(f"batch {batch_id} has no rows in {BIOREACTOR_READINGS.trino_name}")
-        rows = pa.Table.from_pylist(channel_stats(batch_id, readings, channels), schema=spec.arrow_schema)
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=spec.asset_key,
+            deps=[BIOREACTOR_READINGS.asset_key],
+            partitions_def=batches,
+            automation_condition=dg.AutomationCondition.eager(),
+            code_version="1",
+            group_name="bioreactor",
+            kinds={"iceberg", "python"},
+            tags={"layer": "curated", "channel_group": group},
+            description=f"Per-batch statistics and excursions of {', '.join(CHANNEL_GROUPS[group])}.",
+            skippable=True,
+        )
+        for group, spec in STATS_TABLES.items()
+    ],
+    can_subset=True,
+    name="channel_statistics",
+)
+def channel_statistics(
+    context: dg.AssetExecutionContext, iceberg: IcebergCatalogResource
+) -> Iterator[dg.MaterializeResult]:  # type: ignore[type-arg]
+    """One read of a batch's readings, one table per channel group: a group is materialized on its
+    own (the asset can be subset), so a chemistry alarm need not wait on thermal statistics."""
+    batch_id = context.partition_key
+    readings = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch_id))
+    if readings.num_rows == 0:
+        raise dg.Failure(f"batch {batch_id} has no rows in {BIOREACTOR_READINGS.trino_name}")
+    for group, spec in STATS_TABLES.items():
+        if spec.asset_key not in context.selected_asset_keys:
+            continue
+        rows = pa.Table.from_pylist(
+            channel_stats(batch_id, readings, CHANNEL_GROUPS[group]), schema=spec.arrow_schema
+        )
         table, changed = iceberg.replace(spec, rows, EqualTo("batch_id", batch_id))
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
+            asset_key=spec.asset_key,
             metadata={
                 **table_metadata(spec, rows, table, changed),
                 "excursions": sum(rows["excursions"].to_pylist()),
-            }
+            },
         )
-
-    return _channel_group
-
-
-channel_group_assets = [build_channel_group_asset(g, c) for g, c in CHANNEL_GROUPS.items()]
