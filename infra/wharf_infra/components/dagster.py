@@ -85,6 +85,10 @@ def instance_values(instance: dict[str, Any]) -> dict[str, Any]:
     retention = instance["retention"]
     return {
         "telemetry": {"enabled": instance["telemetry"]["enabled"]},
+        "concurrency": {
+            "enabled": True,
+            "pools": {"defaultLimit": instance["concurrency"]["pools"]["default_limit"]},
+        },
         "postgresql": {
             "enabled": False,
             "postgresqlHost": database["hostname"],

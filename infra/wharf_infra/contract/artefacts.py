@@ -140,6 +140,9 @@ class InstancePolicy:
     monitoring_poll_seconds: int = 30
     max_run_retries: int = 2
     daemon_workers: int = 4  # threads each for dequeuing runs, sensors and schedules
+    # Pools are how wharf serialises a critical section across runs (the bioreactor ingest's
+    # check-and-append): an op in a pool with no limit of its own runs one at a time.
+    pool_default_limit: int = 1
     sensor_ticks_kept_days: int = 7
     failed_ticks_kept_days: int = 30
 
@@ -212,5 +215,6 @@ def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> dict[str, 
                 }
             },
         },
+        "concurrency": {"pools": {"default_limit": policy.pool_default_limit}},
         "telemetry": {"enabled": False},
     }

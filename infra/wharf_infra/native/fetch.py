@@ -12,18 +12,23 @@ from wharf_infra.native.processes import StackError
 from wharf_infra.native.settings import settings
 
 
+def maven() -> str:
+    """The `mvn` command, installed from Debian when the machine has none."""
+    if shutil.which("mvn") is None:
+        _apt_install("maven")
+    return "mvn"
+
+
 def maven_artifact(coordinates: str, file_name: str) -> Path:
     """`group:artifact:version[:packaging[:classifier]]` from Maven Central, through `mvn`."""
     target = settings().downloads / file_name
     if target.exists():
         return target
-    if shutil.which("mvn") is None:
-        _apt_install("maven")
     settings().downloads.mkdir(parents=True, exist_ok=True)
     print(f"  downloading {coordinates} from Maven Central", file=sys.stderr, flush=True)
     result = subprocess.run(
         [
-            "mvn",
+            maven(),
             "-q",
             "-B",
             "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",

@@ -29,7 +29,7 @@ from wharf_infra.contract.artefacts import (
 from wharf_infra.contract.endpoints import LOOPBACK
 from wharf_infra.contract.facts import BUCKETS, DATABASES
 from wharf_infra.native import processes
-from wharf_infra.native.fetch import go_binary, maven_artifact
+from wharf_infra.native.fetch import go_binary, maven, maven_artifact
 from wharf_infra.native.java import java_for
 from wharf_infra.native.processes import StackError
 from wharf_infra.native.settings import credentials, settings
@@ -445,7 +445,7 @@ class Marquez:
         java_home = java_for(settings().java["marquez"]).parent.parent
         result = subprocess.run(
             [
-                "mvn",
+                maven(),
                 "-q",
                 "-B",
                 "-f",
