@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 from conftest import GOOD
 
-WAIT_S = 420
+WAIT_S = 900  # the daemon works through ingests, dbt and automation two runs at a time on 2 cores
 
 
 def test_channel_statistics_follow_a_landed_file_by_themselves(
