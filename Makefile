@@ -93,8 +93,9 @@ smoke: dbt-manifest ## Smoke suite: WHARF_SMOKE_TARGET, else the kind cluster of
 	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(wildcard $(KIND_SMOKE_TARGET)))" $(PYTEST) -m smoke
 
 .PHONY: bench
-bench: dbt-manifest ## Benchmarks that print figures: location load times; backfills and re-runs on the native stack
+bench: dbt-manifest ## Benchmarks that print figures: load times; landing tick vs history; backfills and re-runs on the native stack
 	$(RUN) python tests/bench/load_time.py
+	$(RUN) python -W ignore tests/bench/landing_tick.py
 	$(RUN) python -W ignore tests/bench/backfill.py
 
 .PHONY: clean
