@@ -102,7 +102,9 @@ def test_the_mart_traces_back_to_the_raw_table_through_trino_queries(
     assert writers and all(w.startswith("job:") for w in writers), writers  # a Trino query wrote it
     staging = f"dataset:{dataset_namespace}:{STAGING}"
     assert staging in nodes, f"the path skips staging: {sorted(nodes)}"
-    assert any(e["origin"] == staging for w in writers for e in nodes[w]["inEdges"]), "the mart is read from staging"
+    assert any(e["origin"] == staging for w in writers for e in nodes[w]["inEdges"]), (
+        "the mart is read from staging"
+    )
 
 
 def test_a_run_goes_on_when_marquez_is_down(instance: dg.DagsterInstance, resources: dict[str, Any]) -> None:
