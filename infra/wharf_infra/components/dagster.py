@@ -85,10 +85,6 @@ def instance_values(instance: dict[str, Any]) -> dict[str, Any]:
     retention = instance["retention"]
     return {
         "telemetry": {"enabled": instance["telemetry"]["enabled"]},
-        "concurrency": {
-            "enabled": True,
-            "pools": {"defaultLimit": instance["concurrency"]["pools"]["default_limit"]},
-        },
         "postgresql": {
             "enabled": False,
             "postgresqlHost": database["hostname"],
@@ -105,6 +101,7 @@ def instance_values(instance: dict[str, Any]) -> dict[str, Any]:
                 "config": {
                     "queuedRunCoordinator": {
                         "maxConcurrentRuns": coordinator["max_concurrent_runs"],
+                        "tagConcurrencyLimits": coordinator["tag_concurrency_limits"],
                         "dequeueUseThreads": coordinator["dequeue_use_threads"],
                         "dequeueNumWorkers": coordinator["dequeue_num_workers"],
                     }

@@ -13,6 +13,7 @@ from typing import Any
 
 from wharf_infra.contract.endpoints import Endpoints
 from wharf_infra.contract.facts import COMPUTE_LOG_PREFIX, DAGSTER_POSTGRES_SCHEME, LOGS_BUCKET, WAREHOUSE
+from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 
 # Environment variables the artefacts reference for credentials; both sides set them.
 S3_KEY_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
@@ -140,9 +141,9 @@ class InstancePolicy:
     monitoring_poll_seconds: int = 30
     max_run_retries: int = 2
     daemon_workers: int = 4  # threads each for dequeuing runs, sensors and schedules
-    # Pools are how wharf serialises a critical section across runs (the bioreactor ingest's
-    # check-and-append): an op in a pool with no limit of its own runs one at a time.
-    pool_default_limit: int = 1
+    # Runs tagged with this key run one at a time per value: the bioreactor ingest tags each run
+    # with its batch, so two runs of one batch never overlap (its check-and-append stays whole).
+    exclusive_tag: str = EXCLUSIVE_RUN_TAG
     sensor_ticks_kept_days: int = 7
     failed_ticks_kept_days: int = 30
 
@@ -184,6 +185,9 @@ def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> dict[str, 
             "class": "QueuedRunCoordinator",
             "config": {
                 "max_concurrent_runs": policy.max_concurrent_runs,
+                "tag_concurrency_limits": [
+                    {"key": policy.exclusive_tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+                ],
                 "dequeue_use_threads": True,
                 "dequeue_num_workers": policy.daemon_workers,
             },
@@ -215,6 +219,5 @@ def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> dict[str, 
                 }
             },
         },
-        "concurrency": {"pools": {"default_limit": policy.pool_default_limit}},
         "telemetry": {"enabled": False},
     }

@@ -15,7 +15,6 @@ from wharf_shared.landing import LandingStore
 from wharf_shared.metadata import table_metadata
 
 BATCHES = "bioreactor_batches"
-INGEST_POOL = "bioreactor_ingest"
 batches = dg.DynamicPartitionsDefinition(name=BATCHES)
 LANDING_KEY = dg.AssetKey(["landing", "bioreactor"])
 
@@ -56,9 +55,6 @@ class LandedFile(dg.Config):
         )
     ],
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
-    # One ingest at a time across runs (the instance's pools admit one op each): the duplicate
-    # check and the append cannot interleave, so a batch lands exactly once.
-    pool=INGEST_POOL,
     code_version="1",
     group_name="bioreactor",
     kinds={"iceberg", "python"},

@@ -12,6 +12,7 @@ import dagster as dg
 
 from bioreactor.assets import BATCHES, batches, bioreactor_readings
 from bioreactor.batch_files import LANDING_PREFIX, RejectedFile, batch_id_of, quarantine
+from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 from wharf_shared.landing import LandingObject, LandingStore
 
 MAX_FILES_PER_TICK = 50
@@ -53,7 +54,14 @@ def _request(obj: LandingObject, batch_id: str, runs: int, failed: int) -> dg.Ru
         run_key=f"{obj.key}@{obj.etag}#{runs}",
         partition_key=batch_id,
         run_config={"ops": {bioreactor_readings.node_def.name: {"config": config}}},
-        tags={KEY_TAG: obj.key, ETAG_TAG: obj.etag, "dagster/max_retries": "0"},
+        # One run of a batch at a time (the platform's run coordinator limits this tag to one run
+        # per value): a duplicate's check and a first upload's append never interleave.
+        tags={
+            KEY_TAG: obj.key,
+            ETAG_TAG: obj.etag,
+            EXCLUSIVE_RUN_TAG: f"bioreactor/{batch_id}",
+            "dagster/max_retries": "0",
+        },
     )
 
 

@@ -20,6 +20,9 @@ TRINO_PASSWORD = "WHARF_TRINO_PASSWORD"  # optional, a secret: never in a Config
 
 # Dagster's OpenLineage jobs live in this namespace: the name the data team knows in Marquez.
 LINEAGE_JOB_NAMESPACE = "lakehouse"
+# A platform runs at most one run at a time per value of this run tag (its run coordinator's tag
+# concurrency limit): code locations tag runs that must not overlap.
+EXCLUSIVE_RUN_TAG = "wharf/exclusive"
 
 
 class ContractError(ValueError):
