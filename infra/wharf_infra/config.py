@@ -123,7 +123,12 @@ class DagsterSettings(_Model):
 
 
 class PlatformConfig(_Model):
-    cluster_stack: str
+    # The stack of infra/cluster whose kubeconfig the platform deploys into; without one, the
+    # cluster is the one $KUBECONFIG points at (the kwok target's control plane).
+    cluster_stack: str | None = None
+    # A folder holding the charts unpacked (`<dir>/<chart>/Chart.yaml`, at the pinned versions),
+    # used instead of the chart repositories: for machines that cannot reach them.
+    charts_dir: str | None = None
     namespace: str = "wharf"
     domain: str
     image_registry: str
@@ -136,6 +141,12 @@ class PlatformConfig(_Model):
     tls: TlsSettings
     auth: AuthSettings
     gateway: GatewaySettings
+
+    @model_validator(mode="after")
+    def _s3_needs_cluster_stack(self) -> PlatformConfig:
+        if self.object_store.kind == "s3" and not self.cluster_stack:
+            raise ValueError("objectStore kind 's3' needs clusterStack (its OIDC provider grants S3 access)")
+        return self
 
     def host(self, service: str) -> str:
         return f"{service}.{self.domain}"

@@ -29,12 +29,12 @@ from wharf_infra.registry import load_registry
 
 
 def _object_store(
-    config: PlatformConfig, cluster: pulumi.StackReference, opts: pulumi.ResourceOptions
+    config: PlatformConfig, cluster: pulumi.StackReference | None, opts: pulumi.ResourceOptions
 ) -> ObjectStoreFacts:
     settings = config.object_store
     if settings.kind == "minio":
         return Minio("object-store", MinioArgs(config.namespace, settings.minio_storage), opts).facts
-    assert settings.aws_region is not None  # checked by the config model
+    assert settings.aws_region is not None and cluster is not None  # checked by the config model
     return S3Store(
         "object-store",
         S3Args(
@@ -59,10 +59,10 @@ def code_environment(endpoints: Endpoints) -> dict[str, str]:
 def build_platform(stack: str) -> dict[str, Any]:
     """Declare the platform for `stack`; returns the stack outputs."""
     config = parse(PlatformConfig, pulumi.Config().get_object(PLATFORM_KEY), f"wharf-platform:{PLATFORM_KEY}")
-    cluster = pulumi.StackReference(config.cluster_stack)
-    provider = k8s.Provider(
-        "cluster", kubeconfig=cluster.require_output("kubeconfig"), enable_server_side_apply=True
-    )
+    cluster = pulumi.StackReference(config.cluster_stack) if config.cluster_stack else None
+    # Without a cluster stack the provider reads $KUBECONFIG (the kwok target's control plane).
+    kubeconfig = cluster.require_output("kubeconfig") if cluster else None
+    provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True)
     base = pulumi.ResourceOptions(provider=provider)
     network = Network(
         "network",

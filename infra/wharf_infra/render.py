@@ -25,6 +25,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from wharf_infra import charts
+from wharf_infra.components.secrets import PASSWORD_TYPE
 from wharf_infra.paths import INFRA_DIR, RENDER_DIR
 from wharf_infra.quantities import cpu_millicores, memory_bytes
 
@@ -52,7 +53,7 @@ class Recorder(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":
             return args.name, {"name": args.name, "outputs": FAKE_CLUSTER_OUTPUTS}
-        if args.typ == "random:index/randomPassword:RandomPassword":
+        if args.typ == PASSWORD_TYPE:
             state["result"] = f"{SECRET_PREFIX}{args.name}"
         if args.typ.startswith("aws:"):
             state.setdefault("arn", f"arn:aws:render:::{args.name}")
@@ -204,14 +205,14 @@ def render(stack: str, out: Path) -> str:
                         "name": inputs["name"],
                         "namespace": inputs["namespace"],
                         "chart": inputs["chart"],
-                        "version": inputs["version"],
+                        "version": inputs.get("version"),
                         "repository": inputs.get("repositoryOpts", {}).get("repo"),
                         "values": inputs.get("values", {}),
                     }
                 )
             elif K8S_TYPE.match(typ) and not typ.startswith("kubernetes:helm"):
                 objects.append(manifest(typ, inputs))
-            elif not typ.startswith(("pulumi:", "random:", "wharf:")):
+            elif not typ.startswith(("pulumi:", "pulumi-python:", "wharf:")):
                 cloud.append({"type": typ, "name": name, "program": program})
     for release in releases:
         _write(out / "releases" / f"{release['name']}.yaml", release)

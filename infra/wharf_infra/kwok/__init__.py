@@ -1,0 +1,1 @@
+"""The kwok target: a real Kubernetes control plane on loopback with simulated nodes."""
