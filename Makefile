@@ -63,13 +63,21 @@ stack-status: native-status
 images: install ## Build each location's image (content tag; unchanged ones are skipped) and load them into kind; needs Docker
 	$(RUN) python -m wharf_infra.images
 
+# kind: the platform in Docker containers. kwok: no Docker; a real control plane built from Go
+# modules with simulated nodes, on which the real `pulumi up` of the platform runs.
+TARGET ?= kind
+
 .PHONY: cluster
-cluster: install ## kind end to end: checks, cluster, images, platform, readiness, URLs and login (PLAN=1: print the steps)
-	$(RUN) python -W ignore -m wharf_infra.local_cluster up $(if $(PLAN),--plan)
+cluster: install ## TARGET=kind: checks, cluster, images, platform, readiness, URLs, login. TARGET=kwok: control plane + platform (PLAN=1: print)
+	$(RUN) python -W ignore -m wharf_infra.local_cluster up --target $(TARGET) $(if $(PLAN),--plan)
 
 .PHONY: destroy
-destroy: install ## Remove the platform and cluster stacks, the kind cluster, the images and their state (PLAN=1: print)
-	$(RUN) python -W ignore -m wharf_infra.local_cluster down $(if $(PLAN),--plan)
+destroy: install ## Remove what `make cluster` made for TARGET (stacks, cluster, images, state) (PLAN=1: print)
+	$(RUN) python -W ignore -m wharf_infra.local_cluster down --target $(TARGET) $(if $(PLAN),--plan)
+
+.PHONY: toolchain
+toolchain: install ## Build the pinned Go tools (control plane, kwok, Pulumi, its Kubernetes provider, helm) into the cache
+	$(RUN) python -m wharf_infra.toolchain
 
 STACK ?= local
 
@@ -80,6 +88,10 @@ render: install ## Render STACK=local|staging|prod offline (Pulumi mocks) into b
 .PHONY: test-infra
 test-infra: install ## Infra tier: programs under mocks, rendered objects against schemas and policy
 	$(PYTEST) -m infra
+
+.PHONY: test-cluster
+test-cluster: install ## Cluster tier: `make cluster TARGET=kwok`, checks on what the API server stored, destroy
+	$(PYTEST) -m cluster
 
 .PHONY: test-integration
 test-integration: dbt-manifest ## Integration tier: the data path on the native stack (started if not running)

@@ -24,6 +24,7 @@ from wharf_infra.paths import REPO_ROOT, cache_dir, upstream_dir
 from wharf_infra.versions import versions
 
 WRAPPERS = REPO_ROOT / "infra" / "toolchain"
+PULUMI_VERSION_FLAG = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 KUBERNETES_PROVIDER_VERSION_FLAG = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version"
 
 
@@ -159,6 +160,7 @@ PULUMI = GoTool(
         "pulumi": "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
         "pulumi-language-python": "./language-python",
     },
+    ldflags=lambda version: f"-X {PULUMI_VERSION_FLAG}={version}",
     prepare=_language_host,
     scripts={
         "pulumi-language-python-exec": (SDK, "python/cmd/pulumi-language-python-exec"),
@@ -171,7 +173,7 @@ PULUMI_KUBERNETES = GoTool(
     ldflags=lambda version: f"-X {KUBERNETES_PROVIDER_VERSION_FLAG}={version.removeprefix('v')}",
     prepare=_provider_sources,
 )
-TOOLS = (KUBERNETES, ETCD, KWOK, PULUMI, PULUMI_KUBERNETES, HELM)
+TOOLS = (KUBERNETES, ETCD, KWOK, PULUMI, PULUMI_KUBERNETES, HELM)  # what `make cluster TARGET=kwok` runs
 
 
 @cache

@@ -1,7 +1,6 @@
 """Policy over the rendered output: resources, non-root, pinned images, no secrets, default deny, labels."""
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -9,50 +8,31 @@ import pytest
 import yaml
 from conftest import Rendered
 
-from wharf_infra.images import content_tag
-from wharf_infra.paths import HELM_DIR, INFRA_DIR, VERSIONS_FILE
-from wharf_infra.registry import load_registry
-from wharf_infra.render import REDACTED, SECRET_PREFIX, pod_specs
-
-PINNED = re.compile(r"^[^:@\s]+(:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$")
-
-
-def _containers(obj: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    return [(pod, c) for pod in pod_specs(obj) for c in (*pod.get("initContainers", []), *pod["containers"])]
+from wharf_infra.paths import HELM_DIR, INFRA_DIR
+from wharf_infra.policy import (
+    containers,
+    image_violations,
+    pinned_images,
+    privilege_violations,
+    resource_violations,
+)
+from wharf_infra.render import REDACTED, SECRET_PREFIX
 
 
 def test_every_container_has_requests_and_limits(stack: Rendered) -> None:
-    for obj in stack.workloads():
-        for _, container in _containers(obj):
-            res = container.get("resources", {})
-            for kind in ("requests", "limits"):
-                assert {"cpu", "memory"} <= res.get(kind, {}).keys(), f"{obj['metadata']['name']}: {kind}"
+    assert stack.workloads()
+    assert [v for obj in stack.workloads() for v in resource_violations(obj)] == []
 
 
 def test_every_container_runs_as_non_root_without_privilege(stack: Rendered) -> None:
-    checked = 0
-    for obj in stack.workloads():
-        for pod, container in _containers(obj):
-            context = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
-            name = f"{obj['kind']}/{obj['metadata']['name']}/{container['name']}"
-            assert context.get("runAsNonRoot") is True, name
-            assert context.get("allowPrivilegeEscalation") is False, name
-            assert context.get("privileged", False) is False, name
-            assert "ALL" in context.get("capabilities", {}).get("drop", []), name
-            checked += 1
-    assert checked >= 2
+    assert sum(len(containers(obj)) for obj in stack.workloads()) >= 2
+    assert [v for obj in stack.workloads() for v in privilege_violations(obj)] == []
 
 
 def test_every_image_is_pinned_and_comes_from_versions_toml(stack: Rendered) -> None:
-    pinned = set(tomllib.loads(VERSIONS_FILE.read_text())["images"].values())
-    locations = {f"{loc.name}:{content_tag(loc)}" for loc in load_registry()}  # tagged by content
-    images = [c["image"] for obj in stack.workloads() for _, c in _containers(obj)]
-    assert images
-    for image in images:
-        assert PINNED.match(image) and not image.endswith(":latest"), image
-        assert image in pinned or image.rsplit("/wharf-", 1)[-1] in locations, (
-            f"{image} is not pinned in {VERSIONS_FILE.name}"
-        )
+    pinned = pinned_images()
+    assert any(containers(obj) for obj in stack.workloads())
+    assert [v for obj in stack.workloads() for v in image_violations(obj, pinned)] == []
     cluster = [o for o in stack.of_kind("Cluster")]
     assert all(c["spec"]["imageName"] in pinned for c in cluster)
 

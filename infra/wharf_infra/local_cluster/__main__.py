@@ -5,22 +5,29 @@ from __future__ import annotations
 import argparse
 import subprocess
 
-from wharf_infra.local_cluster import plan, prerequisites
-from wharf_infra.local_cluster.state import ClusterState
+from wharf_infra.local_cluster import kwok_plan, plan, prerequisites
+from wharf_infra.local_cluster.state import TARGETS, ClusterState
+from wharf_infra.supervisor import ProcessError
+from wharf_infra.toolchain import ToolchainError
 
-TARGETS = {
-    "up": ("make cluster", plan.cluster_steps, prerequisites.TOOLS),
-    "down": ("make destroy", plan.destroy_steps, plan.DESTROY_TOOLS),
+COMMANDS = {
+    ("up", "kind"): ("make cluster", plan.cluster_steps, prerequisites.TOOLS),
+    ("down", "kind"): ("make destroy", plan.destroy_steps, plan.DESTROY_TOOLS),
+    ("up", "kwok"): ("make cluster TARGET=kwok", kwok_plan.cluster_steps, ()),
+    ("down", "kwok"): ("make destroy TARGET=kwok", kwok_plan.destroy_steps, ()),
 }
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="The local stack on kind: create (up) or remove (down).")
-    parser.add_argument("command", choices=sorted(TARGETS))
+    parser = argparse.ArgumentParser(
+        description="The local stack on kind or kwok: create (up) or remove (down)."
+    )
+    parser.add_argument("command", choices=("up", "down"))
+    parser.add_argument("--target", choices=TARGETS, default="kind", help="kind (Docker) or kwok (no Docker)")
     parser.add_argument("--plan", action="store_true", help="print every step instead of running them")
     args = parser.parse_args(argv)
-    target, steps_of, tools = TARGETS[args.command]
-    state = ClusterState.default()
+    target, steps_of, tools = COMMANDS[(args.command, args.target)]
+    state = ClusterState.default(args.target)
     steps = steps_of(state)
     if args.plan:
         print(f"{target} would run, in order:\n{plan.describe(steps, state)}")
@@ -30,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         plan.run(steps, state)
+    except (ProcessError, ToolchainError) as error:
+        raise SystemExit(f"{target} stopped: {error}") from None
     except subprocess.CalledProcessError as error:
         raise SystemExit(
             f"{target} stopped: `{' '.join(map(str, error.cmd))}` exited with {error.returncode} "

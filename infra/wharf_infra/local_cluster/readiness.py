@@ -16,7 +16,8 @@ import requests
 from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.local_cluster.handoff import login, save_ca
 from wharf_infra.local_cluster.resolution import GATEWAY_ADDRESS, hostnames_resolved_to
-from wharf_infra.local_cluster.state import ClusterState
+from wharf_infra.local_cluster.state import STACK, ClusterState
+from wharf_infra.paths import PLATFORM_PROGRAM
 
 TIMEOUT_S = 900
 POLL_S = 5
@@ -56,6 +57,39 @@ def undeployed_releases(release_list: list[dict[str, Any]]) -> list[str]:
     return [
         f"{r['namespace']}/{r['name']} ({r['status']})" for r in release_list if r["status"] != "deployed"
     ]
+
+
+def unavailable_workloads(workload_list: dict[str, Any]) -> list[str]:
+    """Deployments and StatefulSets from `kubectl get deploy,sts -A -o json` not fully available."""
+    pending = []
+    for item in workload_list.get("items", []):
+        wanted = item["spec"].get("replicas", 1)
+        status = item.get("status", {})
+        have = (
+            status.get("availableReplicas", 0)
+            if item["kind"] == "Deployment"
+            else status.get("readyReplicas", 0)
+        )
+        if have < wanted:
+            pending.append(
+                f"{item['kind']} {item['metadata']['namespace']}/{item['metadata']['name']} {have}/{wanted}"
+            )
+    return pending
+
+
+def declared_custom_resources(
+    state_export: dict[str, Any], crds: dict[str, Any]
+) -> set[tuple[str, str, str]]:
+    """(group/kind, namespace, name) of each Pulumi-declared object whose kind a CRD defines."""
+    custom = {(c["spec"]["group"], c["spec"]["names"]["kind"]) for c in crds.get("items", [])}
+    found = set()
+    for resource in state_export["deployment"].get("resources", []):
+        outputs = resource.get("outputs") or {}
+        group = str(outputs.get("apiVersion", "")).rpartition("/")[0]
+        if (group, outputs.get("kind")) in custom:
+            meta = outputs["metadata"]
+            found.add((f"{group}/{outputs['kind']}", meta.get("namespace", ""), meta["name"]))
+    return found
 
 
 def _until(what: str, probe: Callable[[], str | None], deadline: float) -> None:
@@ -113,3 +147,40 @@ def wait(state: ClusterState) -> None:
     _until("local CA", ca, deadline)
     credentials = login(state)
     _until("gateway (TLS, login, Dagster behind it)", lambda: gateway(credentials), deadline)
+
+
+def wait_simulated(state: ClusterState) -> None:
+    """The kwok target's readiness: releases, workloads and custom resources (no traffic to test)."""
+    deadline = time.monotonic() + TIMEOUT_S
+
+    def releases() -> str | None:
+        pending = undeployed_releases(state.cluster_json("helm", "list", "--all-namespaces") or [])
+        return ", ".join(pending) or None
+
+    def workloads() -> str | None:
+        listed = state.cluster_json("kubectl", "get", "deployments,statefulsets", "--all-namespaces")
+        pending = unavailable_workloads(listed)
+        return f"{len(pending)} not available: {', '.join(pending[:4])}" if pending else None
+
+    def custom_resources() -> str | None:
+        exported = state.pulumi_json(PLATFORM_PROGRAM, "stack", "export", "--stack", STACK)
+        crds = state.cluster_json("kubectl", "get", "customresourcedefinitions")
+        missing = []
+        for kind, namespace, name in sorted(declared_custom_resources(exported, crds)):
+            group, _, kind_name = kind.partition("/")
+            where = ("--namespace", namespace) if namespace else ()
+            if (
+                state.cluster_json("kubectl", "get", f"{kind_name}.{group}", name, *where, check=False)
+                is None
+            ):
+                missing.append(f"{kind} {namespace}/{name}")
+        return f"not stored: {', '.join(missing)}" if missing else None
+
+    _until("chart releases", releases, deadline)
+    _until("Deployments and StatefulSets (simulated pods)", workloads, deadline)
+    _until("custom resources", custom_resources, deadline)
+    print(
+        "  kwok simulates the nodes: every pod is scheduled and admitted but runs nothing, so TLS, the\n"
+        "  gateway's login and the data path are checked on kind (make cluster) and the native stack.",
+        flush=True,
+    )

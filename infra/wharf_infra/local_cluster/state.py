@@ -21,6 +21,7 @@ from typing import Any
 
 from wharf_infra.config import ClusterConfig, PlatformConfig, cluster_config, platform_config
 from wharf_infra.paths import cache_dir
+from wharf_infra.toolchain import TOOLS
 
 STACK = "local"
 PRIVATE_DIR = 0o700
@@ -33,13 +34,23 @@ def stack_file(program: Path) -> Path:
     return program / f"Pulumi.{STACK}.yaml"
 
 
+TARGETS = ("kind", "kwok")
+
+
 @dataclass(frozen=True)
 class ClusterState:
     root: Path
+    target: str = "kind"  # kind: containers in Docker; kwok: a real control plane, simulated nodes
 
     @classmethod
-    def default(cls) -> ClusterState:
-        return cls(cache_dir() / "cluster")
+    def default(cls, target: str = "kind") -> ClusterState:
+        """kind keeps its state in `cluster/`; kwok in `kwok/`, beside its control plane's."""
+        return cls(cache_dir() / ("cluster" if target == "kind" else "kwok"), target)
+
+    @property
+    def platform_config_file(self) -> Path:
+        """kwok: the `local` stack's config, rewritten for this target (see plan.kwok_config)."""
+        return self.root / f"Pulumi.{STACK}.yaml"
 
     @property
     def backend(self) -> Path:
@@ -71,12 +82,20 @@ class ClusterState:
 
     def env(self) -> dict[str, str]:
         """What every command runs with, besides the caller's environment."""
-        return {
+        env = {
             "PULUMI_BACKEND_URL": f"file://{self.backend}",
             "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.passphrase),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "KUBECONFIG": str(self.kubeconfig),
         }
+        if self.target == "kwok":
+            # The tools built from Go modules come first: Pulumi finds its language host and the
+            # Kubernetes provider there, and kubectl and helm match the control plane.
+            env["PATH"] = os.pathsep.join(
+                [*(str(tool.out_dir) for tool in TOOLS), os.environ.get("PATH", "")]
+            )
+            env["PULUMI_HOME"] = str(self.root / "pulumi-home")  # no plugin of the user's own
+        return env
 
     def prepare(self) -> None:
         """Create the backend folder and the passphrase, once; later runs reuse them."""
@@ -102,11 +121,16 @@ class ClusterState:
         """`kubectl …` or `helm …` against this cluster, as JSON; None if it fails unchecked."""
         result = subprocess.run(
             [*argv, "--kubeconfig", str(self.kubeconfig), "-o", "json"],
+            env={**os.environ, **self.env()},
             capture_output=True,
             text=True,
             check=check,
         )
         return json.loads(result.stdout or "null") if result.returncode == 0 else None
+
+    def run_pulumi(self, program: Path, *args: str) -> None:
+        """`pulumi <args>` in `program` against the local backend, its output shown."""
+        subprocess.run(["pulumi", *args], cwd=program, env={**os.environ, **self.env()}, check=True)
 
     def stack_exists(self, program: Path) -> bool:
         if not self.backend.is_dir():

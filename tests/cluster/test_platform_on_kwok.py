@@ -1,0 +1,185 @@
+"""The cluster tier: the real `pulumi up` of the platform on a real control plane (kwok nodes).
+
+`make cluster TARGET=kwok` runs once for the module; the tests read what the API server stored;
+the last test runs `pulumi destroy` and checks nothing is left. kwok simulates the kubelet, so
+what needs a process inside a container (TLS at the gateway, logins, queries) is not checked here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
+from wharf_infra.kwok.control_plane import ControlPlane
+from wharf_infra.labels import PART_OF
+from wharf_infra.local_cluster.kwok_plan import destroy_steps
+from wharf_infra.local_cluster.state import STACK, ClusterState
+from wharf_infra.paths import PLATFORM_PROGRAM, REPO_ROOT, upstream_dir
+from wharf_infra.policy import image_violations, pinned_images, privilege_violations, resource_violations
+
+UP_TIMEOUT_S = 3600  # cold: the toolchain builds first (about 30 min of CPU on 2 cores)
+WORKLOAD_KINDS = "deployments,statefulsets,daemonsets,jobs,cronjobs"
+
+
+class Cluster:
+    def __init__(self, state: ClusterState) -> None:
+        self.state = state
+        self.namespace = state.platform.namespace
+        self.namespaces = (self.namespace, OPERATOR_NAMESPACE, CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE)
+
+    def get(self, *args: str) -> Any:
+        return self.state.cluster_json("kubectl", "get", *args)
+
+    def items(self, kinds: str) -> list[dict[str, Any]]:
+        listed = self.get(kinds, "--all-namespaces")["items"]
+        return [o for o in listed if o["metadata"].get("namespace") in self.namespaces]
+
+    def can(self, service_account: str, verb: str, resource: str, namespace: str | None) -> bool:
+        where = ["--namespace", namespace] if namespace else ["--all-namespaces"]
+        who = f"system:serviceaccount:{self.namespace}:{service_account}"
+        answer = subprocess.run(
+            ["kubectl", "auth", "can-i", verb, resource, "--as", who, *where],
+            env={**os.environ, **self.state.env()},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return answer.stdout.strip() == "yes"
+
+    def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
+        config = ("--stack", STACK, "--config-file", str(self.state.platform_config_file))
+        return subprocess.run(
+            ["pulumi", *args, *config],
+            cwd=PLATFORM_PROGRAM,
+            env={**os.environ, **self.state.env()},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    reasons = []
+    if upstream_dir() is None:
+        reasons.append("no $WHARF_UPSTREAM_DIR (the charts are installed from its charts/ folder)")
+    if shutil.which("go") is None:
+        reasons.append("no Go toolchain to build the control plane and Pulumi from the module proxy")
+    if reasons:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the cluster tier cannot run in CI: " + "; ".join(reasons))
+        pytest.skip("; ".join(reasons))
+    state = ClusterState.default("kwok")
+    subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "wharf_infra.local_cluster", "up", "--target", "kwok"],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=UP_TIMEOUT_S,
+    )
+    yield Cluster(state)
+    for step in destroy_steps(state)[1:]:  # the control plane stops even when a test failed
+        step.run(state.env())
+    assert not any(ControlPlane(state.root).running().values())
+
+
+def test_every_stored_workload_meets_the_policy(cluster: Cluster) -> None:
+    workloads = cluster.items(WORKLOAD_KINDS)
+    kinds = {o["kind"] for o in workloads}
+    assert {"Deployment", "StatefulSet"} <= kinds, kinds
+    pinned = pinned_images()
+    violations = [
+        v
+        for obj in workloads
+        for v in (*resource_violations(obj), *privilege_violations(obj), *image_violations(obj, pinned))
+    ]
+    assert violations == []
+
+
+def test_trino_and_nessie_run_the_pinned_images(cluster: Cluster) -> None:
+    images = {
+        c["image"] for o in cluster.items("deployments") for c in o["spec"]["template"]["spec"]["containers"]
+    }
+    from wharf_infra.versions import versions
+
+    assert versions().image("trino") in images
+    assert versions().image("nessie") in images
+
+
+def test_namespaces_enforce_restricted_and_every_pod_was_admitted(cluster: Cluster) -> None:
+    for namespace in cluster.namespaces:
+        labels = cluster.get("namespace", namespace)["metadata"].get("labels", {})
+        assert labels.get("pod-security.kubernetes.io/enforce") == "restricted", namespace
+    short = [
+        f"{r['metadata']['namespace']}/{r['metadata']['name']}"
+        for r in cluster.items("replicasets,statefulsets")
+        if (r["status"].get("replicas") or 0) < (r["spec"].get("replicas") or 0)
+    ]
+    assert short == []
+    refused = [
+        e["message"] for e in cluster.items("events") if e["reason"] in ("FailedCreate", "FailedScheduling")
+    ]
+    assert refused == []
+
+
+def _service_accounts(cluster: Cluster) -> dict[str, str]:
+    """Service account of each Dagster Deployment, by its chart component."""
+    return {
+        d["metadata"].get("labels", {}).get("component", d["metadata"]["name"]): d["spec"]["template"][
+            "spec"
+        ].get("serviceAccountName", "default")
+        for d in cluster.items("deployments")
+        if d["metadata"]["namespace"] == cluster.namespace and "dagster" in d["metadata"]["name"]
+    }
+
+
+def test_dagster_launches_runs_in_its_namespace_and_nothing_cluster_wide(cluster: Cluster) -> None:
+    accounts = _service_accounts(cluster)
+    launchers = {accounts["dagster-daemon"], accounts["dagster-webserver"]}
+    for account in launchers:
+        for verb in ("create", "watch", "delete"):
+            assert cluster.can(account, verb, "jobs.batch", cluster.namespace), (account, verb)
+        assert cluster.can(account, "watch", "pods", cluster.namespace), account
+        assert not cluster.can(account, "create", "jobs.batch", "kube-system"), account
+        assert not cluster.can(account, "list", "nodes", None), account
+        assert not cluster.can(account, "create", "namespaces", None), account
+        assert not cluster.can(account, "get", "secrets", "kube-system"), account
+    user_code = {a for component, a in accounts.items() if component == "user-deployments"} - launchers
+    assert user_code, accounts
+    for account in user_code:
+        assert not cluster.can(account, "create", "jobs.batch", cluster.namespace), account
+        assert not cluster.can(account, "create", "pods", cluster.namespace), account
+
+
+def test_a_second_run_changes_nothing(cluster: Cluster) -> None:
+    preview = cluster.pulumi("preview", "--expect-no-changes", "--diff")
+    assert preview.returncode == 0, preview.stdout[-4000:] + preview.stderr[-2000:]
+
+
+def test_destroy_leaves_no_wharf_object_custom_resource_or_namespace(cluster: Cluster) -> None:
+    custom_kinds = [
+        f"{c['spec']['names']['plural']}.{c['spec']['group']}"
+        for c in cluster.get("customresourcedefinitions")["items"]
+    ]
+    destroyed = cluster.pulumi("destroy", "--yes", "--skip-preview")
+    assert destroyed.returncode == 0, destroyed.stdout[-4000:] + destroyed.stderr[-2000:]
+    namespaces = {n["metadata"]["name"] for n in cluster.get("namespaces")["items"]}
+    assert namespaces.isdisjoint(cluster.namespaces), namespaces
+    left = [
+        f"{kind} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
+        for kind in custom_kinds
+        for o in (
+            cluster.state.cluster_json("kubectl", "get", kind, "--all-namespaces", check=False) or {}
+        ).get("items", [])
+    ]
+    assert left == []
+    labelled = cluster.get("all", "--all-namespaces", "--selector", f"app.kubernetes.io/part-of={PART_OF}")[
+        "items"
+    ]
+    assert labelled == []
