@@ -8,11 +8,14 @@ from the pinned repository.
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import yaml
 
 from wharf_infra.paths import upstream_dir
@@ -24,14 +27,60 @@ def chart_name(release: dict[str, Any]) -> str:
     return str(release["chart"]).rsplit("/", 1)[-1]
 
 
+class ChartSourceError(ValueError):
+    """A chart folder does not hold the pinned chart."""
+
+
+def pinned_chart_folder(charts_dir: Path, chart: str) -> Path:
+    """`<charts_dir>/<chart>`, checked to hold the version versions.toml pins."""
+    pinned = versions().chart(chart).version
+    metadata = charts_dir / chart / "Chart.yaml"
+    if not metadata.is_file():
+        raise ChartSourceError(f"{charts_dir} has no {chart}/Chart.yaml")
+    found = str(yaml.safe_load(metadata.read_text()).get("version"))
+    if found.removeprefix("v") != pinned.removeprefix("v"):
+        raise ChartSourceError(
+            f"{metadata} is version {found}, but infra/versions.toml pins {pinned}: "
+            "unpack the pinned chart there"
+        )
+    return metadata.parent
+
+
 def local_chart(chart: str) -> Path | None:
     """The unpacked chart of the pinned version, if the upstream copies hold it."""
     root = upstream_dir()
-    folder = root / "charts" / chart if root else None
-    if folder is None or not (folder / "Chart.yaml").exists():
+    try:
+        return pinned_chart_folder(root / "charts", chart) if root else None
+    except ChartSourceError:
         return None
-    version = yaml.safe_load((folder / "Chart.yaml").read_text())["version"]
-    return folder if str(version) == versions().chart(chart).version else None
+
+
+# The Kubernetes definitions the Dagster chart's values schema refers to, by URL; offline, they
+# come from kubernetes-validate's copy for the Kubernetes version wharf targets.
+KUBERNETES_SCHEMA_URL = (
+    "https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/v1.19.0/_definitions.json"
+)
+
+
+def kubernetes_definitions() -> dict[str, Any]:
+    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    definitions = json.loads((root / f"v{versions().kubernetes}-local" / "_definitions.json").read_text())
+    table = definitions.get("$defs") or definitions["definitions"]
+    return {"definitions": table, "$defs": table}
+
+
+def offline_copy(source: Path, destination: Path) -> Path:
+    """The charts of `source`, copied to `destination` with each values schema's remote Kubernetes
+    references pointed at a local file: helm validates values against the same schema, offline."""
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(source, destination)
+    definitions = destination / "_kubernetes-definitions.json"
+    definitions.write_text(json.dumps(kubernetes_definitions()))
+    for schema in destination.rglob("values.schema.json"):
+        text = schema.read_text()
+        if KUBERNETES_SCHEMA_URL in text:
+            schema.write_text(text.replace(KUBERNETES_SCHEMA_URL, definitions.as_uri()))
+    return destination
 
 
 def template(release: dict[str, Any]) -> str:

@@ -40,7 +40,8 @@ def resource_violations(obj: dict[str, Any]) -> list[str]:
 
 
 def privilege_violations(obj: dict[str, Any]) -> list[str]:
-    """Containers that may run as root, escalate, run privileged or keep capabilities."""
+    """Containers that may run as root, escalate, run privileged, keep capabilities or lack the
+    seccomp profile: what PodSecurity `restricted` refuses, checked before any API server does."""
     found = []
     for pod, container in containers(obj):
         context = {**(pod.get("securityContext") or {}), **(container.get("securityContext") or {})}
@@ -53,6 +54,8 @@ def privilege_violations(obj: dict[str, Any]) -> list[str]:
             found.append(f"{name}: privileged")
         if "ALL" not in (context.get("capabilities") or {}).get("drop", []):
             found.append(f"{name}: capabilities not dropped")
+        if (context.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+            found.append(f"{name}: no seccomp profile (PodSecurity `restricted` refuses the pod)")
     return found
 
 

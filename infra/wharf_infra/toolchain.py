@@ -144,12 +144,26 @@ def _provider_sources(build_dir: Path, version: str) -> None:
 
 SDK = "github.com/pulumi/pulumi/sdk/v3"
 
+
+def _kubernetes_version(version: str) -> str:
+    """What Kubernetes' own build stamps in (hack/lib/version.sh): servers report their version,
+    and charts' `kubeVersion` constraints are checked against it."""
+    major, minor = version.removeprefix("v").split(".")[:2]
+    fields = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean"}
+    return " ".join(
+        f"-X {package}.{key}={value}"
+        for package in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version")
+        for key, value in fields.items()
+    )
+
+
 KUBERNETES = GoTool(
     "kubernetes",
     {
         name: f"k8s.io/kubernetes/cmd/{name}"
         for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
     },
+    ldflags=_kubernetes_version,
 )
 ETCD = GoTool("etcd", {"etcd": "go.etcd.io/etcd/server/v3"})
 KWOK = GoTool("kwok", {"kwok": "sigs.k8s.io/kwok/cmd/kwok"})

@@ -7,15 +7,19 @@ what needs a process inside a container (TLS at the gateway, logins, queries) is
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from wharf_infra.components.dagster import RUN_JOB_TTL_SECONDS
 from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.kwok.control_plane import ControlPlane
 from wharf_infra.labels import PART_OF
@@ -23,6 +27,7 @@ from wharf_infra.local_cluster.kwok_plan import destroy_steps
 from wharf_infra.local_cluster.state import STACK, ClusterState
 from wharf_infra.paths import PLATFORM_PROGRAM, REPO_ROOT, upstream_dir
 from wharf_infra.policy import image_violations, pinned_images, privilege_violations, resource_violations
+from wharf_infra.registry import load_registry
 
 UP_TIMEOUT_S = 3600  # cold: the toolchain builds first (about 30 min of CPU on 2 cores)
 WORKLOAD_KINDS = "deployments,statefulsets,daemonsets,jobs,cronjobs"
@@ -155,6 +160,70 @@ def test_dagster_launches_runs_in_its_namespace_and_nothing_cluster_wide(cluster
     for account in user_code:
         assert not cluster.can(account, "create", "jobs.batch", cluster.namespace), account
         assert not cluster.can(account, "create", "pods", cluster.namespace), account
+
+
+def _weather_origin(cluster: Cluster) -> Any:
+    """The weather job's code origin as the daemon gets it from the location's code server: the
+    image and container context the chart puts in the user deployment's environment."""
+    from dagster._core.code_pointer import ModuleCodePointer
+    from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
+
+    weather = next(loc for loc in load_registry() if loc.name == "weather")
+    deployment = next(
+        d
+        for d in cluster.items("deployments")
+        if d["metadata"]["namespace"] == cluster.namespace and d["metadata"]["name"].endswith(weather.name)
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    repository = RepositoryPythonOrigin(
+        executable_path="/usr/local/bin/python",
+        code_pointer=ModuleCodePointer(weather.module, "defs", None),
+        container_image=env["DAGSTER_CURRENT_IMAGE"],
+        container_context=json.loads(env["DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"]),
+    )
+    return JobPythonOrigin("weather_observations_job", repository), container
+
+
+def test_the_k8s_run_launcher_as_the_chart_configures_it_launches_an_admitted_run_job(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    from dagster import DagsterInstance
+    from dagster._core.launcher import LaunchRunContext
+    from dagster._core.test_utils import create_run_for_test
+
+    chart_instance = yaml.safe_load(
+        cluster.get("configmap", "dagster-instance", "--namespace", cluster.namespace)["data"]["dagster.yaml"]
+    )
+    launcher = chart_instance["run_launcher"]
+    assert launcher["class"] == "K8sRunLauncher"
+    # Outside the cluster: this kubeconfig instead of the pod's service account; the rest as stored.
+    launcher["config"] |= {"load_incluster_config": False, "kubeconfig_file": str(cluster.state.kubeconfig)}
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({"run_launcher": launcher}))
+    origin, location_container = _weather_origin(cluster)
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        run = create_run_for_test(instance, job_name="weather_observations_job", job_code_origin=origin)
+        instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+
+    job = cluster.get("job", f"dagster-run-{run.run_id}", "--namespace", cluster.namespace)
+    pod_spec = job["spec"]["template"]["spec"]
+    container = pod_spec["containers"][0]
+    assert container["image"] == location_container["image"]
+    assert container["resources"] == location_container["resources"]  # the registry's run resources
+    assert job["spec"]["ttlSecondsAfterFinished"] == RUN_JOB_TTL_SECONDS
+    assert privilege_violations(job) == [] and resource_violations(job) == []
+    for source in container.get("envFrom", []):
+        kind, ref = (
+            ("configmap", source["configMapRef"])
+            if "configMapRef" in source
+            else ("secret", source["secretRef"])
+        )
+        assert cluster.get(kind, ref["name"], "--namespace", cluster.namespace), ref  # exists
+    assert any("configMapRef" in source for source in container.get("envFrom", []))
+    pods = cluster.get(
+        "pods", "--namespace", cluster.namespace, "--selector", f"job-name={job['metadata']['name']}"
+    )
+    assert pods["items"], "the run's pod was not admitted"
 
 
 def test_a_second_run_changes_nothing(cluster: Cluster) -> None:

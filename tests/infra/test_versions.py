@@ -1,8 +1,12 @@
 """Version parity: the native stack runs what the cluster runs, wherever a registry serves it."""
 
+import re
 import tomllib
 
+import pytest
+
 from wharf_infra.paths import REPO_ROOT
+from wharf_infra.toolchain import TOOLS, WRAPPERS, GoTool
 from wharf_infra.versions import versions
 
 # The only difference allowed, and why: MinIO's RELEASE tags are refused by the Go module proxy,
@@ -38,3 +42,18 @@ def test_native_stack_runs_the_cluster_versions() -> None:
 def test_postgres_client_matches_the_server_major() -> None:
     server = versions().image_version("postgres").split(".")[0]
     assert versions().image_version("postgres_client").split(".")[0] == server
+
+
+@pytest.mark.parametrize("tool", TOOLS, ids=lambda tool: tool.name)
+def test_each_toolchain_wrapper_builds_the_version_versions_toml_pins(tool: GoTool) -> None:
+    go_mod = (WRAPPERS / tool.name / "go.mod").read_text()
+    assert re.search(rf"\s{re.escape(tool.version)}\s", go_mod), (
+        f"{tool.name}/go.mod is not at {tool.version}"
+    )
+    assert (WRAPPERS / tool.name / "go.sum").exists()
+
+
+def test_the_kubernetes_sdk_is_the_provider_version_the_kwok_target_builds() -> None:
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    sdk = next(p["version"] for p in lock["package"] if p["name"] == "pulumi-kubernetes")
+    assert f"v{sdk}" == versions().toolchain["pulumi-kubernetes"]

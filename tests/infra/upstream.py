@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from wharf_infra import paths
+from wharf_infra.charts import KUBERNETES_SCHEMA_URL, kubernetes_definitions
 from wharf_infra.versions import versions
 
 # Where each chart's contract lives in the upstream copies. The Dagster chart has no copy of a
@@ -35,9 +35,6 @@ CHART_DIRS = {
     "dagster": "dagster/unreleased-437f92d9",
 }
 CRD_DIRS = ("cloudnative-pg/v1.30.0", "cert-manager/v1.21.1", "gateway-api/v1.6.1", "envoy-gateway/v1.9.0")
-KUBERNETES_SCHEMA_URL = (
-    "https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/v1.19.0/_definitions.json"
-)
 
 
 def upstream_dir() -> Path:
@@ -110,13 +107,6 @@ def validate_custom_resource(obj: dict[str, Any]) -> list[str]:
         return [f"no CRD for {obj['apiVersion']} {obj['kind']} in the upstream copies"]
     validator = jsonschema.Draft7Validator(strict(schema))
     return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
-
-
-def kubernetes_definitions() -> dict[str, Any]:
-    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
-    definitions = json.loads((root / f"v{versions().kubernetes}-local" / "_definitions.json").read_text())
-    table = definitions.get("$defs") or definitions["definitions"]
-    return {"definitions": table, "$defs": table}
 
 
 def values_validator(chart: str) -> jsonschema.Draft7Validator | None:

@@ -12,36 +12,17 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
+from wharf_infra.charts import pinned_chart_folder
 from wharf_infra.config import PLATFORM_KEY
 from wharf_infra.helm_values import chart_values
 from wharf_infra.versions import Chart, versions
 
 
-class ChartSourceError(ValueError):
-    """The local chart folder does not hold the pinned chart."""
-
-
-def local_chart(charts_dir: Path, pinned: Chart) -> Path:
-    """`<charts_dir>/<chart>`, checked to be the pinned version."""
-    folder = charts_dir / pinned.name
-    metadata = folder / "Chart.yaml"
-    if not metadata.is_file():
-        raise ChartSourceError(f"chartsDir {charts_dir} has no {pinned.name}/Chart.yaml")
-    found = str(yaml.safe_load(metadata.read_text()).get("version"))
-    if found.removeprefix("v") != pinned.version.removeprefix("v"):
-        raise ChartSourceError(
-            f"{metadata} is version {found}, but infra/versions.toml pins {pinned.version}: "
-            "unpack the pinned chart there or drop chartsDir"
-        )
-    return folder
-
-
 def _source(pinned: Chart) -> dict[str, Any]:
     charts_dir = (pulumi.Config().get_object(PLATFORM_KEY) or {}).get("chartsDir")
     if charts_dir:
-        return {"chart": str(local_chart(Path(charts_dir), pinned))}
+        return {"chart": str(pinned_chart_folder(Path(charts_dir), pinned.name))}
     if pinned.is_oci:
         return {"chart": f"{pinned.repo}/{pinned.name}", "version": pinned.version}
     return {

@@ -4,13 +4,15 @@ The kwok target differs from kind only below the platform: instead of `pulumi up
 program (kind in Docker) it builds the control plane from Go modules and starts it on loopback. The
 platform program, its `local` stack config and the readiness code are the ones kind uses; the
 config is rewritten for this target (no cluster stack: the provider reads $KUBECONFIG; the charts
-from `$WHARF_UPSTREAM_DIR/charts`, as the chart repositories may be out of reach).
+from a copy of `$WHARF_UPSTREAM_DIR/charts` whose values schemas resolve their Kubernetes references
+offline, as the chart repositories and schema URLs may be out of reach).
 """
 
 from __future__ import annotations
 
 import yaml
 
+from wharf_infra.charts import offline_copy
 from wharf_infra.config import PLATFORM_KEY
 from wharf_infra.kwok.control_plane import ControlPlane
 from wharf_infra.local_cluster import readiness
@@ -35,7 +37,7 @@ def write_config(state: ClusterState) -> None:
     document = yaml.safe_load(stack_file(PLATFORM_PROGRAM).read_text())
     platform = document["config"][CONFIG_KEY]
     platform.pop("clusterStack", None)
-    platform["chartsDir"] = str(charts / "charts")
+    platform["chartsDir"] = str(offline_copy(charts / "charts", state.root / "charts"))
     target = state.platform_config_file
     if target.exists() and (salt := yaml.safe_load(target.read_text()).get("encryptionsalt")):
         document["encryptionsalt"] = salt
@@ -89,7 +91,7 @@ def cluster_steps(state: ClusterState) -> list[Step]:
         ),
         Step(
             f"Write {state.platform_config_file}: the `{STACK}` stack config without clusterStack, "
-            "with chartsDir=$WHARF_UPSTREAM_DIR/charts",
+            "with chartsDir = an offline copy of $WHARF_UPSTREAM_DIR/charts",
             action=lambda: write_config(state),
         ),
         Step(

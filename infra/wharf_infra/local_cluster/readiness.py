@@ -163,7 +163,7 @@ def wait_simulated(state: ClusterState) -> None:
         return f"{len(pending)} not available: {', '.join(pending[:4])}" if pending else None
 
     def custom_resources() -> str | None:
-        exported = state.pulumi_json(PLATFORM_PROGRAM, "stack", "export", "--stack", STACK)
+        exported = state.pulumi_json(PLATFORM_PROGRAM, "stack", "export", "--stack", STACK, flag=False)
         crds = state.cluster_json("kubectl", "get", "customresourcedefinitions")
         missing = []
         for kind, namespace, name in sorted(declared_custom_resources(exported, crds)):

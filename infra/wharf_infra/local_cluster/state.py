@@ -105,10 +105,11 @@ class ClusterState:
             self.passphrase.touch(mode=PRIVATE_FILE)
             self.passphrase.write_text(secrets.token_urlsafe(32) + "\n")
 
-    def pulumi_json(self, program: Path, *args: str, check: bool = True) -> Any:
-        """`pulumi <args> --json` in `program` against the local backend; None if it fails unchecked."""
+    def pulumi_json(self, program: Path, *args: str, check: bool = True, flag: bool = True) -> Any:
+        """`pulumi <args> --json` in `program` against the local backend; None if it fails unchecked.
+        `flag=False` for commands that print JSON without being asked (`stack export`)."""
         result = subprocess.run(
-            ["pulumi", *args, "--json"],
+            ["pulumi", *args, *(["--json"] if flag else [])],
             cwd=program,
             env={**os.environ, **self.env()},
             capture_output=True,
