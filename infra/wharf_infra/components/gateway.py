@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from wharf_infra.components.release import helm_release
 from wharf_infra.components.secrets import generated_password, secret
+from wharf_infra.components.security import container_security, pod_security
 from wharf_infra.config import PlatformConfig
 from wharf_infra.contract.facts import CA_SECRET, LOGIN_SECRET
 from wharf_infra.contract.facts import GATEWAY_HTTPS_PORT as HTTPS_PORT
@@ -28,6 +29,7 @@ GATEWAY_CLASS = "wharf"
 TLS_SECRET = "wharf-gateway-tls"
 HTTP_PORT = 80
 BASIC_AUTH_SECRET = "wharf-basic-auth"
+ENVOY_USER = 65532  # the uid Envoy Gateway's proxy image runs as
 OIDC_SECRET = "wharf-oidc-client"
 STRIP_AUTHORIZATION = {
     "type": "RequestHeaderModifier",
@@ -139,12 +141,15 @@ class Gateway(pulumi.ComponentResource):
                     "kubernetes": {
                         "envoyService": proxy_service,
                         "envoyDeployment": {
+                            # Envoy's own user; what PodSecurity `restricted` asks of the namespace.
+                            "pod": {"securityContext": pod_security(ENVOY_USER, ENVOY_USER)},
                             "container": {
+                                "securityContext": container_security(),
                                 "resources": {
                                     "requests": {"cpu": "100m", "memory": "128Mi"},
                                     "limits": {"cpu": "1", "memory": "512Mi"},
-                                }
-                            }
+                                },
+                            },
                         },
                     },
                 },

@@ -91,9 +91,8 @@ class Network(pulumi.ComponentResource):
                     "name": namespace,
                     "labels": {
                         **labels(namespace, "namespace"),
-                        "pod-security.kubernetes.io/enforce": "restricted"
-                        if namespace == args.platform_namespace
-                        else "baseline",
+                        # Every chart's pods meet `restricted` (the cluster tier admits them all).
+                        "pod-security.kubernetes.io/enforce": "restricted",
                     },
                 },
                 opts=pulumi.ResourceOptions(parent=self),
