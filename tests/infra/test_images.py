@@ -18,7 +18,7 @@ from wharf_infra.paths import DBT_PROJECT_DIR, REPO_ROOT
 from wharf_infra.registry import CodeLocation, load_registry
 
 DOCKERFILE = REPO_ROOT / "images" / "Dockerfile"
-START_TIMEOUT_S = 120
+START_TIMEOUT_S = 300  # generous: right after another tier, a cold import on 2 cores is slow
 
 
 def _free_port() -> int:
