@@ -56,7 +56,6 @@ def test_location_installs_alone_and_serves_its_repository(location: CodeLocatio
     other = {loc.package for loc in load_registry()} - {location.package}
     assert not other & installed, f"{location.name} pulled in other locations: {other & installed}"
 
-    port = _free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path),
@@ -64,45 +63,58 @@ def test_location_installs_alone_and_serves_its_repository(location: CodeLocatio
         "WHARF_DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
     }
-    server = subprocess.Popen(
-        [
-            venv / "bin" / "dagster",
-            "api",
-            "grpc",
-            "--module-name",
-            location.module,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=tmp_path,
+    # A free port can be taken between the probe and the server's bind: a server that exits
+    # before it is healthy is started again on a new port, twice at most, its output kept.
+    exits = []
+    for _ in range(3):
+        port = _free_port()
+        server = _code_server(venv, location, port, env, tmp_path)
+        try:
+            if _healthy(venv, server, port, env):
+                response = DagsterGrpcClient(port=port, host="127.0.0.1").list_repositories()
+                repositories = deserialize_value(response, ListRepositoriesResponse)
+                names = [symbol.repository_name for symbol in repositories.repository_symbols]
+                assert names == ["__repository__"]
+                return
+            exits.append(server.stdout.read().decode()[-2000:] if server.stdout else "")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    pytest.fail(
+        f"{location.name} code server exited before it was healthy, 3 times:\n" + "\n---\n".join(exits)
+    )
+
+
+def _code_server(
+    venv: Path, location: CodeLocation, port: int, env: dict[str, str], cwd: Path
+) -> subprocess.Popen[bytes]:
+    argv = [str(venv / "bin" / "dagster"), "api", "grpc", "--module-name", location.module]
+    return subprocess.Popen(
+        [*argv, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            check = subprocess.run(
-                [venv / "bin" / "dagster", "api", "grpc-health-check", "--port", str(port)],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=False,
-            )
-            if check.returncode == 0:
-                break
-            assert server.poll() is None, server.stdout.read().decode()[-2000:] if server.stdout else ""
-            assert time.monotonic() < deadline, f"{location.name} code server not healthy: {check.stdout}"
-            time.sleep(1)
-        response = DagsterGrpcClient(port=port, host="127.0.0.1").list_repositories()
-        repositories = deserialize_value(response, ListRepositoriesResponse)
-        names = [symbol.repository_name for symbol in repositories.repository_symbols]
-        assert names == ["__repository__"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+def _healthy(venv: Path, server: subprocess.Popen[bytes], port: int, env: dict[str, str]) -> bool:
+    """True once the server answers its health check; False if it exits first."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        check = subprocess.run(
+            [venv / "bin" / "dagster", "api", "grpc-health-check", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if check.returncode == 0:
+            return True
+        if server.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, f"code server on {port} not healthy: {check.stdout}"
+        time.sleep(1)
 
 
 def test_the_recipe_is_pinned_multi_stage_and_non_root() -> None:
