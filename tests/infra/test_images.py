@@ -113,7 +113,9 @@ def _healthy(venv: Path, server: subprocess.Popen[bytes], port: int, env: dict[s
             return True
         if server.poll() is not None:
             return False
-        assert time.monotonic() < deadline, f"code server on {port} not healthy: {check.stdout}"
+        assert time.monotonic() < deadline, (
+            f"code server on {port} not healthy: {check.stdout} {check.stderr}"
+        )
         time.sleep(1)
 
 
