@@ -78,8 +78,7 @@ def test_location_installs_alone_and_serves_its_repository(location: CodeLocatio
                 return
             exits.append(server.stdout.read().decode()[-2000:] if server.stdout else "")
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            _stop(server)
     pytest.fail(
         f"{location.name} code server exited before it was healthy, 3 times:\n" + "\n---\n".join(exits)
     )
@@ -151,3 +150,13 @@ def test_make_images_names_the_missing_docker_engine(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "needs a running Docker engine" in result.stderr and "docker info" in result.stderr
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """A code server drains its calls for up to 60 s after SIGTERM; past 90 s it is killed."""
+    server.terminate()
+    try:
+        server.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=30)
