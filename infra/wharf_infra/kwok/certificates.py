@@ -32,6 +32,21 @@ def _name(common_name: str, organisation: str = "") -> x509.Name:
     return x509.Name(parts)
 
 
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, now: datetime.datetime
+) -> x509.CertificateBuilder:
+    """What every certificate here shares: names, key, a fresh serial, a year's validity."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + VALID_FOR)
+    )
+
+
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
     path.touch(mode=0o600, exist_ok=True)
     path.write_bytes(
@@ -73,13 +88,7 @@ class Pki:
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = _name("wharf-kwok-ca")
         ca = (
-            x509.CertificateBuilder()
-            .subject_name(ca_name)
-            .issuer_name(ca_name)
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
-            .not_valid_after(now + VALID_FOR)
+            _builder(ca_name, ca_name, ca_key, now)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
@@ -93,15 +102,8 @@ class Pki:
             stem: str, subject: x509.Name, usage: x509.ObjectIdentifier, sans: list[x509.GeneralName]
         ) -> None:
             key = ec.generate_private_key(ec.SECP256R1())
-            builder = (
-                x509.CertificateBuilder()
-                .subject_name(subject)
-                .issuer_name(ca_name)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now)
-                .not_valid_after(now + VALID_FOR)
-                .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            builder = _builder(subject, ca_name, key, now).add_extension(
+                x509.ExtendedKeyUsage([usage]), critical=False
             )
             if sans:
                 builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
