@@ -64,8 +64,11 @@ images: install ## Build each location's image (content tag; unchanged ones are 
 	$(RUN) python -m wharf_infra.images
 
 # kind: the platform in Docker containers. kwok: no Docker; a real control plane built from Go
-# modules with simulated nodes, on which the real `pulumi up` of the platform runs.
-TARGET ?= kind
+# modules with simulated nodes, on which the real `pulumi up` of the platform runs. Unset, TARGET is
+# the one `make cluster` brought up (it wrote its smoke target file): kind first, then kwok, else kind.
+SMOKE_TARGET_FILE = $(WHARF_CACHE)/$(if $(filter kwok,$(1)),kwok,cluster)/smoke-target.yaml
+UP_TARGET = $(firstword $(foreach t,kind kwok,$(if $(wildcard $(call SMOKE_TARGET_FILE,$(t))),$(t))))
+TARGET ?= $(or $(UP_TARGET),kind)
 
 .PHONY: cluster
 cluster: install ## TARGET=kind: checks, cluster, images, platform, readiness, URLs, login. TARGET=kwok: control plane + platform (PLAN=1: print)
@@ -97,12 +100,9 @@ test-cluster: install ## Cluster tier: `make cluster TARGET=kwok`, checks on wha
 test-integration: dbt-manifest ## Integration tier: the data path on the native stack (started if not running)
 	$(PYTEST) -m integration
 
-# `make smoke` targets the kind cluster once `make cluster` has written its target file.
-KIND_SMOKE_TARGET := $(WHARF_CACHE)/cluster/smoke-target.yaml
-
 .PHONY: smoke
-smoke: dbt-manifest ## Smoke suite: WHARF_SMOKE_TARGET, else the kind cluster of `make cluster`, else the native stack
-	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(wildcard $(KIND_SMOKE_TARGET)))" $(PYTEST) -m smoke
+smoke: dbt-manifest ## Smoke suite: WHARF_SMOKE_TARGET, else the cluster `make cluster` brought up, else the native stack
+	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(wildcard $(call SMOKE_TARGET_FILE,$(TARGET))))" $(PYTEST) -m smoke
 
 .PHONY: bench
 bench: dbt-manifest ## Benchmarks that print figures: load times; landing tick vs history; backfills and re-runs on the native stack

@@ -24,6 +24,7 @@ from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE
 from wharf_infra.kwok.control_plane import ControlPlane
 from wharf_infra.labels import PART_OF
 from wharf_infra.local_cluster.kwok_plan import destroy_steps
+from wharf_infra.local_cluster.run_launch import launch_run
 from wharf_infra.local_cluster.state import STACK, ClusterState
 from wharf_infra.paths import PLATFORM_PROGRAM, REPO_ROOT, upstream_dir
 from wharf_infra.policy import image_violations, pinned_images, privilege_violations, resource_violations
@@ -162,50 +163,15 @@ def test_dagster_launches_runs_in_its_namespace_and_nothing_cluster_wide(cluster
         assert not cluster.can(account, "create", "pods", cluster.namespace), account
 
 
-def _weather_origin(cluster: Cluster) -> Any:
-    """The weather job's code origin as the daemon gets it from the location's code server: the
-    image and container context the chart puts in the user deployment's environment."""
-    from dagster._core.code_pointer import ModuleCodePointer
-    from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
-
-    weather = next(loc for loc in load_registry() if loc.name == "weather")
-    deployment = next(
-        d
-        for d in cluster.items("deployments")
-        if d["metadata"]["namespace"] == cluster.namespace and d["metadata"]["name"].endswith(weather.name)
-    )
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    repository = RepositoryPythonOrigin(
-        executable_path="/usr/local/bin/python",
-        code_pointer=ModuleCodePointer(weather.module, "defs", None),
-        container_image=env["DAGSTER_CURRENT_IMAGE"],
-        container_context=json.loads(env["DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"]),
-    )
-    return JobPythonOrigin("weather_observations_job", repository), container
-
-
 def test_the_k8s_run_launcher_as_the_chart_configures_it_launches_an_admitted_run_job(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster,
 ) -> None:
-    from dagster import DagsterInstance
-    from dagster._core.launcher import LaunchRunContext
-    from dagster._core.test_utils import create_run_for_test
-
-    chart_instance = yaml.safe_load(
-        cluster.get("configmap", "dagster-instance", "--namespace", cluster.namespace)["data"]["dagster.yaml"]
+    weather = next(loc for loc in load_registry() if loc.name == "weather")
+    launched = launch_run(
+        cluster.state.kubeconfig, cluster.namespace, weather.name, "weather_observations_job", weather.module
     )
-    launcher = chart_instance["run_launcher"]
-    assert launcher["class"] == "K8sRunLauncher"
-    # Outside the cluster: this kubeconfig instead of the pod's service account; the rest as stored.
-    launcher["config"] |= {"load_incluster_config": False, "kubeconfig_file": str(cluster.state.kubeconfig)}
-    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({"run_launcher": launcher}))
-    origin, location_container = _weather_origin(cluster)
-    with DagsterInstance.from_config(str(tmp_path)) as instance:
-        run = create_run_for_test(instance, job_name="weather_observations_job", job_code_origin=origin)
-        instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
-
-    job = cluster.get("job", f"dagster-run-{run.run_id}", "--namespace", cluster.namespace)
+    location_container = launched.location_container
+    job = cluster.get("job", launched.job_name, "--namespace", cluster.namespace)
     pod_spec = job["spec"]["template"]["spec"]
     container = pod_spec["containers"][0]
     assert container["image"] == location_container["image"]
@@ -250,6 +216,33 @@ def test_a_changed_setting_previews_as_exactly_the_expected_diff(cluster: Cluste
     steps = json.loads(preview.stdout)["steps"]
     changes = {(step["op"], step["urn"].rsplit("::", 1)[-1]) for step in steps if step["op"] != "same"}
     assert changes == {("update", "dagster")}, changes
+
+
+def test_the_smoke_suites_kubernetes_checks_pass_on_this_target(cluster: Cluster) -> None:
+    """`make smoke` after `make cluster TARGET=kwok`, its Kubernetes checks only (the data path is
+    the native stack's, which the integration and smoke tiers run)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-m",
+            "smoke",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            str(REPO_ROOT / "tests" / "smoke" / "test_kubernetes.py"),
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "WHARF_SMOKE_TARGET": str(cluster.state.smoke_target)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    summary = result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " 2 passed, 1 skipped" in summary, result.stdout[-4000:]
+    assert "kwok simulates containers: no Envoy proxy serves the gateway" in result.stdout
 
 
 def test_destroy_leaves_no_wharf_object_custom_resource_or_namespace(cluster: Cluster) -> None:

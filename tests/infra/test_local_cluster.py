@@ -19,7 +19,7 @@ import pytest
 import requests
 import yaml
 
-from wharf_infra.local_cluster.handoff import smoke_target
+from wharf_infra.local_cluster.handoff import simulated_smoke_target, smoke_target
 from wharf_infra.local_cluster.readiness import pod_readiness, undeployed_releases
 from wharf_infra.local_cluster.resolution import hostnames_resolved_to
 from wharf_infra.local_cluster.state import ClusterState, forget_encryption_salt
@@ -244,3 +244,21 @@ def test_the_smoke_target_make_cluster_writes_is_one_the_smoke_suite_reads(tmp_p
     assert target.kubeconfig == state.kubeconfig
     assert target.verify_tls == str(state.ca_certificate)
     assert target.resolve == (domain, "127.0.0.1")
+
+
+def test_the_kwok_smoke_target_sends_kubernetes_checks_to_the_cluster_and_the_data_path_native(
+    tmp_path: Path,
+) -> None:
+    state = ClusterState(tmp_path, "kwok")
+    path = tmp_path / "smoke-target.yaml"
+    path.write_text(yaml.safe_dump(simulated_smoke_target(state)))
+    target = _smoke_target_module().from_file(path)
+    native = _smoke_target_module().native_stack()
+    assert target.simulated and target.native_data_plane
+    assert (target.kubeconfig, target.namespace) == (state.kubeconfig, state.platform.namespace)
+    assert (target.dagster_url, target.trino, target.marquez_url) == (
+        native.dagster_url,
+        native.trino,
+        native.marquez_url,
+    )
+    assert target.auth is None and target.resolve is None

@@ -17,23 +17,33 @@ from wharf_shared.trino import TrinoResource
 TIMEOUT_S = 30
 RUN_TIMEOUT_S = 600
 CITY, DAY = "london", "2025-01-15"
+JOB = "weather_observations_job"  # the weather location's job the suite runs
 PARTITION = f"{CITY}|{DAY}"
 
 
 @pytest.fixture(scope="session")
 def target() -> Iterator[Target]:
     path = os.environ.get("WHARF_SMOKE_TARGET")
-    if path:
-        described = from_file(Path(path))
-        with hostnames_resolved_to(*described.resolve) if described.resolve else nullcontext():
-            yield described
+    described = from_file(Path(path)) if path else native_stack()
+    with hostnames_resolved_to(*described.resolve) if described.resolve else nullcontext():
+        yield described
+
+
+@pytest.fixture(scope="session")
+def data_plane(target: Target) -> Iterator[Target]:
+    """The target, its services answering: the native stack is started when it is the data plane
+    and does not run (and stopped after, then only), so checks of a cluster alone never wait for it."""
+    if not target.native_data_plane:
+        yield target
         return
     from wharf_infra.native import __main__ as stack_cli
 
     started_here = stack_cli.ensure_up()
-    yield native_stack()
-    if started_here:
-        stack_cli.down()
+    try:
+        yield target
+    finally:
+        if started_here:
+            stack_cli.down()
 
 
 class GraphQL:
@@ -58,20 +68,20 @@ class GraphQL:
 
 
 @pytest.fixture(scope="session")
-def graphql(target: Target) -> GraphQL:
-    return GraphQL(target)
+def graphql(data_plane: Target) -> GraphQL:
+    return GraphQL(data_plane)
 
 
 @pytest.fixture(scope="session")
-def trino(target: Target) -> TrinoResource:
-    auth = target.auth
+def trino(data_plane: Target) -> TrinoResource:
+    coordinator, auth, verify = data_plane.trino, data_plane.auth, data_plane.verify_tls
     return TrinoResource(
-        host=target.trino["host"],
-        port=int(target.trino["port"]),
-        http_scheme=target.trino.get("scheme", "http"),
-        user=target.trino.get("user", "smoke"),
-        password=auth[1] if auth and target.trino.get("scheme") == "https" else None,
-        ca_bundle=target.verify_tls if isinstance(target.verify_tls, str) else None,
+        host=coordinator["host"],
+        port=int(coordinator["port"]),
+        http_scheme=coordinator.get("scheme", "http"),
+        user=coordinator.get("user", "smoke"),
+        password=auth[1] if auth and coordinator.get("scheme") == "https" else None,
+        ca_bundle=verify if isinstance(verify, str) else None,
     )
 
 
@@ -91,7 +101,7 @@ def _launch(graphql: GraphQL) -> str:
         "selector": {
             "repositoryLocationName": "weather",
             "repositoryName": "__repository__",
-            "jobName": "weather_observations_job",
+            "jobName": JOB,
         },
         "executionMetadata": {"tags": tags},
     }

@@ -13,12 +13,18 @@ starts it when it is not running). A target file looks like:
     resolve: {domain: wharf.localhost, address: 127.0.0.1}  # optional: where the hostnames go
 
 `make cluster` writes one for the kind cluster (`~/.cache/wharf/cluster/smoke-target.yaml`).
+`make cluster TARGET=kwok` writes `~/.cache/wharf/kwok/smoke-target.yaml` for a cluster whose nodes
+are simulated, which runs no container:
+
+    containers: simulated   # the Kubernetes checks here; the data path on the native stack
+    kubeconfig: ~/.cache/wharf/kwok/kubeconfig
+    namespace: wharf
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +41,23 @@ class Target:
     namespace: str = "wharf"
     verify_tls: bool | str = True  # or the path of a CA bundle
     resolve: tuple[str, str] | None = None  # (domain, address) for resolvers that ignore *.localhost
+    simulated: bool = False  # the cluster's nodes run no containers (kwok)
+    native_data_plane: bool = False  # the URLs are the native stack's, started if it is not running
 
 
 def from_file(path: Path) -> Target:
     raw = yaml.safe_load(path.read_text())
+    kubeconfig = Path(os.path.expanduser(raw["kubeconfig"])) if raw.get("kubeconfig") else None
+    if raw.get("containers") == "simulated":
+        namespace = raw.get("namespace", "wharf")
+        return replace(native_stack(), kubeconfig=kubeconfig, namespace=namespace, simulated=True)
     auth, resolve = raw.get("auth"), raw.get("resolve")
     return Target(
         dagster_url=raw["dagster_url"].rstrip("/"),
         trino=raw["trino"],
         auth=(auth["user"], auth["password"]) if auth else None,
         marquez_url=raw.get("marquez_url"),
-        kubeconfig=Path(os.path.expanduser(raw["kubeconfig"])) if raw.get("kubeconfig") else None,
+        kubeconfig=kubeconfig,
         namespace=raw.get("namespace", "wharf"),
         verify_tls=raw.get("verify_tls", True),
         resolve=(resolve["domain"], resolve["address"]) if resolve else None,
@@ -60,4 +72,5 @@ def native_stack() -> Target:
         dagster_url=settings().url("dagster"),
         trino={"host": LOOPBACK, "port": settings().ports["trino"], "scheme": "http", "user": "smoke"},
         marquez_url=settings().url("marquez"),
+        native_data_plane=True,
     )

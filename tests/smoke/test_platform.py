@@ -4,7 +4,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import CITY, DAY, PARTITION, GraphQL
+from conftest import CITY, DAY, JOB, PARTITION, GraphQL
 from target import Target
 
 from wharf_infra.registry import load_registry
@@ -56,7 +56,7 @@ def test_marquez_has_the_run_and_its_datasets(finished_run: str, target: Target)
     import requests
 
     def get(path: str) -> dict[str, Any]:
-        job = f"namespaces/{LINEAGE_JOB_NAMESPACE}/jobs/weather_observations_job"
+        job = f"namespaces/{LINEAGE_JOB_NAMESPACE}/jobs/{JOB}"
         url = f"{target.marquez_url}/api/v1/{job}{path}"
         response = requests.get(url, timeout=30, auth=target.auth, verify=target.verify_tls)
         assert response.status_code in (200, 404), (

@@ -68,14 +68,26 @@ def smoke_target(state: ClusterState, urls: dict[str, str], user: str, password:
     }
 
 
+def simulated_smoke_target(state: ClusterState) -> dict[str, object]:
+    """The smoke suite's description of a cluster whose nodes kwok simulates: its Kubernetes checks
+    run on this cluster; the data path, which needs running containers, on the native stack."""
+    return {
+        "containers": "simulated",
+        "kubeconfig": str(state.kubeconfig),
+        "namespace": state.platform.namespace,
+    }
+
+
+def write_smoke_target(state: ClusterState, target: dict[str, object]) -> None:
+    _write_private(state.smoke_target, yaml.safe_dump(target, sort_keys=False))
+
+
 def announce(state: ClusterState) -> None:
     """Write the smoke target and print where everything is."""
     outputs = state.stack_outputs(PLATFORM_PROGRAM)
     urls = {str(name): str(url) for name, url in outputs["urls"].items()}
     user, password = login(state)
-    _write_private(
-        state.smoke_target, yaml.safe_dump(smoke_target(state, urls, user, password), sort_keys=False)
-    )
+    write_smoke_target(state, smoke_target(state, urls, user, password))
     width = max(len(name) for name in urls)
     print("\nwharf is up:")
     for name, url in sorted(urls.items()):

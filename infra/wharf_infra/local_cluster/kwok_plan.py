@@ -15,7 +15,7 @@ import yaml
 from wharf_infra.charts import offline_copy
 from wharf_infra.config import PLATFORM_KEY
 from wharf_infra.kwok.control_plane import ControlPlane
-from wharf_infra.local_cluster import readiness
+from wharf_infra.local_cluster import handoff, readiness
 from wharf_infra.local_cluster.plan import Step
 from wharf_infra.local_cluster.state import SALT_LINE, STACK, ClusterState, stack_file
 from wharf_infra.paths import PLATFORM_PROGRAM, upstream_dir
@@ -104,6 +104,11 @@ def cluster_steps(state: ClusterState) -> list[Step]:
             "Wait for every chart release, Deployment and StatefulSet, and check every custom resource "
             "was stored (kwok simulates containers: Ready means scheduled and admitted, not running)",
             action=lambda: readiness.wait_simulated(state),
+        ),
+        Step(
+            f"Write the smoke target {state.smoke_target}: `make smoke` then runs its Kubernetes checks "
+            "here and the data path on the native stack (kwok runs no containers)",
+            action=lambda: handoff.write_smoke_target(state, handoff.simulated_smoke_target(state)),
         ),
     ]
 
