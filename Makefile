@@ -105,10 +105,11 @@ smoke: dbt-manifest ## Smoke suite: WHARF_SMOKE_TARGET, else the cluster `make c
 	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(wildcard $(call SMOKE_TARGET_FILE,$(TARGET))))" $(PYTEST) -m smoke
 
 .PHONY: bench
-bench: dbt-manifest ## Benchmarks that print figures: load times; landing tick vs history; backfills and re-runs on the native stack
+bench: dbt-manifest ## Benchmarks that print figures: load times; landing tick vs history; backfills, re-runs and landing bursts on the native stack
 	$(RUN) python tests/bench/load_time.py
 	$(RUN) python -W ignore tests/bench/landing_tick.py
 	$(RUN) python -W ignore tests/bench/backfill.py
+	$(RUN) python -W ignore tests/bench/landing_burst.py
 
 .PHONY: clean
 clean: ## Remove build output and local state (not the uv or download caches)

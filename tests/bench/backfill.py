@@ -12,60 +12,19 @@ Nessie to MinIO) is measured. Writes the city `madrid` for 2025 into the stack's
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
-import psutil
+from stack_memory import PeakMemory
 
 from wharf_infra.native import __main__ as stack_cli
 from wharf_infra.native.dagster import platform_env
-from wharf_infra.native.settings import settings
 
 CITY = "madrid"
 FIRST = date(2025, 1, 1)
 DAYS = 365
-
-
-def _stack_pids() -> list[int]:
-    pids = []
-    for service in ("minio", "nessie", "trino", "dagster", "dagster-daemon"):
-        path = settings().pid_file(service)
-        if path.exists():
-            pids.append(int(path.read_text()))
-    pids += [p.pid for p in psutil.process_iter(["name", "username"]) if p.info["name"] == "postgres"]
-    return pids
-
-
-class PeakMemory:
-    """Samples the summed RSS of the stack's processes (and their children) twice a second."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = 0
-            for pid in _stack_pids():
-                try:
-                    process = psutil.Process(pid)
-                    total += sum(p.memory_info().rss for p in (process, *process.children(recursive=True)))
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.5)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _run(resources: dict[str, Any], instance: dg.DagsterInstance, **kwargs: Any) -> tuple[float, int]:

@@ -17,7 +17,9 @@ import pytest
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
+from bioreactor.assets import bioreactor_readings
 from bioreactor.generate import bad_file, batch_table, to_parquet
+from bioreactor.sensors import ingest_job
 from weather.cities import CITIES
 from weather.source import WeatherSource
 from wharf_infra.contract.facts import BUCKETS
@@ -183,15 +185,24 @@ def landing_key(batch: str) -> str:
     return f"bioreactor/{batch}.parquet"
 
 
+def landing_keys_of(run: dg.DagsterRun) -> list[str]:
+    """The landing keys an ingest run was given (one run may carry a burst of files)."""
+    config: dict[str, Any] = dict(run.run_config)
+    keys: list[str] = config["ops"][bioreactor_readings.node_def.name]["config"]["keys"]
+    return keys
+
+
 def wait_for_runs(instance: dg.DagsterInstance, keys: list[str], after: float) -> dict[str, dg.DagsterRun]:
     """The newest run per landing key started after `after`, once every one has finished."""
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
         runs: dict[str, dg.DagsterRun] = {}
-        for record in instance.get_run_records(dg.RunsFilter(job_name="bioreactor_ingest_job")):
-            key = record.dagster_run.tags.get("wharf/landing_key")
-            if key in keys and record.create_timestamp.timestamp() >= after and key not in runs:
-                runs[key] = record.dagster_run
+        for record in instance.get_run_records(dg.RunsFilter(job_name=ingest_job.name)):
+            if record.create_timestamp.timestamp() < after:
+                continue
+            for key in landing_keys_of(record.dagster_run):
+                if key in keys and key not in runs:
+                    runs[key] = record.dagster_run
         if len(runs) == len(keys) and all(r.is_finished for r in runs.values()):
             return runs
         time.sleep(5)

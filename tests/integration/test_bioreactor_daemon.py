@@ -10,11 +10,12 @@ from bioreactor.generate import to_parquet
 from wharf_infra.native.services import s3_client
 
 
-def test_each_file_became_one_successful_run(landed: dict[str, dg.DagsterRun]) -> None:
+def test_the_files_landed_together_went_to_few_successful_runs(landed: dict[str, dg.DagsterRun]) -> None:
     assert {key: run.status for key, run in landed.items()} == {
         landing_key(b): dg.DagsterRunStatus.SUCCESS for b in (*GOOD, *BAD)
     }
-    assert {run.tags["dagster/partition"] for run in landed.values()} == {*GOOD, *BAD}
+    # One run for the burst; two if a sensor tick fell between the uploads.
+    assert len({run.run_id for run in landed.values()}) <= 2, landed
 
 
 def test_good_rows_landed_once_and_bad_files_are_quarantined(

@@ -53,12 +53,13 @@ def _ingest(
     key: str, batch_id: str, resources: dict[str, Any], instance: dg.DagsterInstance, attempt: int = 0
 ) -> dg.ExecuteInProcessResult:
     instance.add_dynamic_partitions(BATCHES, [batch_id])
+    config = {"keys": [key], "attempt": attempt}
     return dg.materialize(
         [bioreactor_readings],
         resources=resources,
         instance=instance,
         partition_key=batch_id,
-        run_config={"ops": {bioreactor_readings.node_def.name: {"config": {"key": key, "attempt": attempt}}}},
+        run_config={"ops": {bioreactor_readings.node_def.name: {"config": config}}},
     )
 
 
@@ -121,21 +122,76 @@ def _record_run(
     return instance.add_run(DagsterRun(job_name=ingest_job.name, tags=dict(request.tags), status=status))
 
 
-def test_sensor_requests_one_run_per_waiting_file(
+def _execute(
+    request: dg.RunRequest, resources: dict[str, Any], instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """The run the daemon would launch for `request`, in process."""
+    defs = dg.Definitions(assets=[bioreactor_readings], jobs=[ingest_job], resources=resources)
+    return defs.resolve_job_def(ingest_job.name).execute_in_process(
+        run_config=request.run_config,
+        instance=instance,
+        tags=request.tags,
+        partition_key=request.partition_key,
+        raise_on_error=False,
+    )
+
+
+def test_a_burst_of_new_batches_is_one_run_and_each_file_keeps_its_outcome(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    landing, iceberg = resources["landing"], resources["iceberg"]
+    good = {f"B-{i}": batch_table(f"B-{i}", START, 20, seed=i) for i in range(1, 5)}
+    for batch_id, table in good.items():
+        _land(landing, batch_id, to_parquet(table), mtime=1_700_000_000 + int(batch_id[2:]))
+    bad = bad_file("nan", "B-9", START, seed=0)
+    _land(landing, "B-9", bad, mtime=1_700_000_010)
+    result = _tick(instance, landing)
+    (request,) = result.run_requests or []
+    assert [r.partition_keys for r in result.dynamic_partitions_requests or []] == [[*good, "B-9"]]
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "B-1"
+    assert request.tags["dagster/asset_partition_range_end"] == "B-9"
+    config = request.run_config["ops"]["lake__raw__bioreactor_readings"]["config"]
+    assert config["keys"] == [f"bioreactor/{b}.parquet" for b in [*good, "B-9"]]
+    assert request.tags["dagster/max_retries"] == "0"  # the sensor is the one retrier
+
+    instance.add_dynamic_partitions(BATCHES, [*good, "B-9"])  # as the daemon does before the run
+    run = _execute(request, resources, instance)
+    assert run.success  # one bad file does not fail the run
+    materialized = run.asset_materializations_for_node(bioreactor_readings.node_def.name)
+    assert sorted(str(m.partition) for m in materialized) == sorted(good)
+    (check,) = run.get_asset_check_evaluations()
+    assert not check.passed
+    assert set(check.metadata["quarantined"].value) == {"bioreactor/B-9.parquet"}  # type: ignore[arg-type]
+    assert json.loads(landing.read("quarantine/bioreactor/B-9.parquet.reason.json"))["reason"] == "not_finite"
+    rows = iceberg.read(BIOREACTOR_READINGS)
+    assert rows.num_rows == sum(t.num_rows for t in good.values())
+    snapshot = iceberg.table(BIOREACTOR_READINGS).current_snapshot()
+    assert snapshot is not None and snapshot.summary["added-records"] == str(rows.num_rows)  # one commit
+    assert landing.list("bioreactor/") == []
+
+
+def test_a_second_file_of_a_batch_waits_for_the_run_of_the_first_then_is_a_duplicate(
     resources: dict[str, Any], instance: dg.DagsterInstance
 ) -> None:
     landing = resources["landing"]
-    _land(landing, "B-1", to_parquet(batch_table("B-1", START, 10, 0)), mtime=1_700_000_000)
-    _land(landing, "B-2", to_parquet(batch_table("B-2", START, 10, 0)), mtime=1_700_000_000)
-    result = _tick(instance, landing)
-    assert _partitions(result) == ["B-1", "B-2"]
-    assert [r.partition_keys for r in result.dynamic_partitions_requests or []] == [["B-1", "B-2"]]
-    first_request = (result.run_requests or [])[0]
-    assert first_request.run_config["ops"]["lake__raw__bioreactor_readings"]["config"] == {
-        "key": "bioreactor/B-1.parquet",
-        "attempt": 0,
-    }
-    assert first_request.tags["dagster/max_retries"] == "0"  # the sensor is the one retrier
+    data = to_parquet(batch_table("B-1", START, 10, 0))
+    _land(landing, "B-1", data, mtime=1_700_000_000)
+    (first,) = _tick(instance, landing).run_requests or []
+    started = _record_run(instance, first, dg.DagsterRunStatus.STARTED)
+    landing.write("bioreactor/again/B-1.parquet", data)  # the same batch, another name
+    assert _tick(instance, landing).run_requests == []  # B-1 has a run in flight
+    instance.add_dynamic_partitions(BATCHES, ["B-1"])
+    assert _execute(first, resources, instance).success
+    instance.report_run_failed(started)  # its record only; the batch is in the lake
+    (second,) = _tick(instance, landing).run_requests or []
+    assert second.partition_key == "B-1"
+    assert second.run_config["ops"]["lake__raw__bioreactor_readings"]["config"]["keys"] == [
+        "bioreactor/again/B-1.parquet"
+    ]
+    assert not _execute(second, resources, instance).get_asset_check_evaluations()[0].passed
+    reason = json.loads(landing.read("quarantine/bioreactor/again/B-1.parquet.reason.json"))
+    assert reason["reason"] == "duplicate"
 
 
 def test_a_failed_run_is_retried_and_a_file_in_flight_is_not_requested_twice(

@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue, EqualTo
 
-from bioreactor.batch_files import LANDING_PREFIX, RejectedFile, mark_processed, parse_batch_file, quarantine
+from bioreactor.batch_files import LANDING_PREFIX
+from bioreactor.ingestion import ingest_files
 from bioreactor.tables import BIOREACTOR_CONTROL_LIMITS, BIOREACTOR_READINGS, channel_stats_table
 from wharf_shared.iceberg import IcebergCatalogResource
 from wharf_shared.landing import LandingStore
@@ -37,25 +38,26 @@ def landing_files(landing: LandingStore) -> dg.ObserveResult:
     )
 
 
-class LandedFile(dg.Config):
-    key: str  # the landing key of the batch file this run ingests
-    attempt: int = 0  # failed earlier runs of this upload (the landing sensor retries them)
+class LandedFiles(dg.Config):
+    keys: list[str]  # the landing keys of the batch files this run ingests, one per batch
+    attempt: int = 0  # failed earlier runs of these uploads (the landing sensor retries them)
 
 
 @dg.asset(
     key=BIOREACTOR_READINGS.asset_key,
     deps=[LANDING_KEY],
     partitions_def=batches,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # a burst of new batches is one run
     output_required=False,
     check_specs=[
         dg.AssetCheckSpec(
             "file_accepted",
             asset=BIOREACTOR_READINGS.asset_key,
-            description="The batch file met the contract and was ingested.",
+            description="Every batch file of the run met the contract and was ingested.",
         )
     ],
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
-    code_version="1",
+    code_version="2",
     group_name="bioreactor",
     kinds={"iceberg", "python"},
     tags={"layer": "raw"},
@@ -63,63 +65,42 @@ class LandedFile(dg.Config):
 )
 def bioreactor_readings(
     context: dg.AssetExecutionContext,
-    config: LandedFile,
+    config: LandedFiles,
     landing: LandingStore,
     iceberg: IcebergCatalogResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:  # type: ignore[type-arg]
-    """Validate the file and append its rows in one commit, then move it to processed/; a bad file
-    goes to quarantine instead. A retry finishes what an interrupted attempt committed."""
-    if not landing.exists(config.key):  # an earlier run of this upload finished with it
-        context.log.info(f"{config.key} is no longer waiting: already ingested or quarantined")
-        return
-    try:
-        batch = parse_batch_file(config.key, landing.read(config.key))
-        if batch.batch_id != context.partition_key:
-            raise RejectedFile(
-                "batch_mismatch",
-                f"{config.key} is batch {batch.batch_id}, the run is for partition {context.partition_key}",
+) -> Iterator[dg.AssetCheckResult]:
+    """Ingest the run's files (see `bioreactor.ingestion`): a materialization for each accepted
+    batch, a bad file quarantined with its reason, one check result for the run's files."""
+    retry = config.attempt > 0 or context.retry_number > 0
+    outcome = ingest_files(landing, iceberg, config.keys, set(context.partition_keys), retry)
+    for key in outcome.gone:
+        context.log.info(f"{key} is no longer waiting: already ingested or quarantined")
+    for key, rejection in outcome.rejected.items():
+        context.log.warning(f"quarantined {key} -> {outcome.moved_to[key]}: {rejection}")
+    for key, batch in outcome.accepted.items():
+        assert outcome.table is not None  # accepted files were committed
+        metadata = table_metadata(BIOREACTOR_READINGS, batch.rows, outcome.table)
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=BIOREACTOR_READINGS.asset_key,
+                partition=batch.batch_id,
+                metadata={**metadata, "source_file": landing.uri(outcome.moved_to[key])},
             )
-        already = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch.batch_id))
-        sha = batch.rows["source_sha256"][0].as_py()
-        if already.num_rows and config.attempt and pc.unique(already["source_sha256"]).to_pylist() == [sha]:
-            # A retry of a failed attempt that had committed, then stopped before moving the file.
-            moved_to = mark_processed(landing, config.key)
-            yield dg.AssetCheckResult(
-                check_name="file_accepted", passed=True, metadata={"file": config.key, "moved_to": moved_to}
-            )
-            return
-        if already.num_rows:
-            ingested_from = pc.unique(already["source_file"]).to_pylist()
-            raise RejectedFile(
-                "duplicate",
-                f"{config.key}: batch {batch.batch_id} is already in "
-                f"{BIOREACTOR_READINGS.trino_name} (from {ingested_from})",
-            )
-    except RejectedFile as rejection:
-        moved_to = quarantine(landing, config.key, rejection)
-        context.log.warning(f"quarantined {config.key} -> {moved_to}: {rejection}")
-        yield dg.AssetCheckResult(
-            check_name="file_accepted",
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "file": config.key,
-                "reason": rejection.reason,
-                "message": str(rejection),
-                "quarantined_as": landing.uri(moved_to),
-            },
         )
-        return
-    table = iceberg.append(BIOREACTOR_READINGS, batch.rows)
-    moved_to = mark_processed(landing, config.key)
-    yield dg.MaterializeResult(
-        metadata={
-            **table_metadata(BIOREACTOR_READINGS, batch.rows, table),
-            "source_file": landing.uri(moved_to),
-        }
-    )
     yield dg.AssetCheckResult(
-        check_name="file_accepted", passed=True, metadata={"file": config.key, "rows": batch.rows.num_rows}
+        check_name="file_accepted",
+        passed=not outcome.rejected,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "files": len(config.keys),
+            "accepted": len(outcome.accepted) + len(outcome.completed),
+            "quarantined": dg.MetadataValue.json(
+                {
+                    key: {"reason": r.reason, "message": str(r), "as": landing.uri(outcome.moved_to[key])}
+                    for key, r in outcome.rejected.items()
+                }
+            ),
+        },
     )
 
 

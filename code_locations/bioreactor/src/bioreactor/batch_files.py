@@ -42,7 +42,7 @@ from wharf_shared.landing import LandingStore
 LANDING_PREFIX = "bioreactor/"  # files waiting: once ingested or quarantined, they leave it
 QUARANTINE_PREFIX = "quarantine/"
 PROCESSED_PREFIX = "processed/"  # processed/<yyyy-mm-dd>/bioreactor/<batch_id>.parquet
-BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")  # a Dagster tag name: 63 at most
 
 # Instrument limits: a reading outside them is a broken probe or a unit error, not a process state.
 VALID_RANGES: dict[str, tuple[float, float]] = {

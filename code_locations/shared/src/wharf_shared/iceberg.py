@@ -6,6 +6,7 @@ Every write is a single Iceberg commit, so a failed run never leaves half a part
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -87,8 +88,12 @@ class IcebergCatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         table.overwrite(new, overwrite_filter=where)
         return table, True
 
-    def read(self, spec: IcebergTable, where: BooleanExpression | None = None) -> pa.Table:
-        return self.table(spec).scan(row_filter=where or AlwaysTrue()).to_arrow()
+    def read(
+        self, spec: IcebergTable, where: BooleanExpression | None = None, columns: Sequence[str] = ("*",)
+    ) -> pa.Table:
+        """The rows `where` selects (all by default), only `columns` of them if named."""
+        scan = self.table(spec).scan(row_filter=where or AlwaysTrue(), selected_fields=tuple(columns))
+        return scan.to_arrow()
 
 
 def _same_rows(stored: pa.Table, new: pa.Table) -> bool:
