@@ -330,6 +330,31 @@ def test_channel_statistics_compute_each_group_and_can_be_subset(
     }
 
 
+def test_channel_statistics_of_a_range_of_batches_are_one_run_equal_to_each_batchs_own(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    tables = {b: batch_table(b, START, 90, seed=i) for i, b in enumerate(("B-1", "B-2", "B-3"))}
+    for batch_id, table in tables.items():
+        _ingest(_land(resources["landing"], batch_id, to_parquet(table)), batch_id, resources, instance)
+    thermal = channel_stats_table("thermal")
+    result = dg.materialize(
+        [bioreactor_readings, channel_statistics],
+        selection=[thermal.asset_key],
+        resources=resources,
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": "B-1", "dagster/asset_partition_range_end": "B-3"},
+    )
+    assert result.success
+    assert sorted(str(m.partition) for m in result.get_asset_materialization_events()) == sorted(tables)
+    stored = {r["batch_id"]: r for r in resources["iceberg"].read(thermal).to_pylist()}
+    for batch_id, table in tables.items():
+        temperature = table["temperature_c"].to_pylist()
+        low, high = CONTROL_LIMITS["temperature_c"]
+        assert stored[batch_id]["readings"] == 90
+        assert stored[batch_id]["mean"] == pytest.approx(statistics.fmean(temperature))
+        assert stored[batch_id]["excursions"] == sum(1 for v in temperature if v < low or v > high)
+
+
 def test_observing_the_landing_prefix_reports_count_and_newest(
     resources: dict[str, Any], instance: dg.DagsterInstance
 ) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyiceberg.expressions import AlwaysTrue, EqualTo
+from pyiceberg.expressions import AlwaysTrue, In
 
 from bioreactor.batch_files import LANDING_PREFIX
 from bioreactor.ingestion import ingest_files
@@ -187,24 +187,28 @@ STATS_TABLES = {group: channel_stats_table(group) for group in CHANNEL_GROUPS}
         for group, spec in STATS_TABLES.items()
     ],
     can_subset=True,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # automation asks one run per burst of batches
     name="channel_statistics",
 )
 def channel_statistics(
     context: dg.AssetExecutionContext, iceberg: IcebergCatalogResource
 ) -> Iterator[dg.MaterializeResult]:  # type: ignore[type-arg]
-    """One read of a batch's readings, one table per channel group: a group is materialized on its
-    own (the asset can be subset), so a chemistry alarm need not wait on thermal statistics."""
-    batch_id = context.partition_key
-    readings = iceberg.read(BIOREACTOR_READINGS, EqualTo("batch_id", batch_id))
-    if readings.num_rows == 0:
-        raise dg.Failure(f"batch {batch_id} has no rows in {BIOREACTOR_READINGS.trino_name}")
+    """One read of the batches' readings, one table per channel group: a group is materialized on
+    its own (the asset can be subset), so a chemistry alarm need not wait on thermal statistics.
+    A burst of new batches is one run over their range, one commit per table."""
+    batch_ids = list(context.partition_keys)
+    readings = iceberg.read(BIOREACTOR_READINGS, In("batch_id", batch_ids))
+    per_batch = {b: readings.filter(pc.equal(readings["batch_id"], b)) for b in batch_ids}
+    if empty := [b for b, rows in per_batch.items() if rows.num_rows == 0]:
+        raise dg.Failure(f"batches {empty} have no rows in {BIOREACTOR_READINGS.trino_name}")
     for group, spec in STATS_TABLES.items():
         if spec.asset_key not in context.selected_asset_keys:
             continue
-        rows = pa.Table.from_pylist(
-            channel_stats(batch_id, readings, CHANNEL_GROUPS[group]), schema=spec.arrow_schema
-        )
-        table, changed = iceberg.replace(spec, rows, EqualTo("batch_id", batch_id))
+        stats = [
+            row for b, rows in per_batch.items() for row in channel_stats(b, rows, CHANNEL_GROUPS[group])
+        ]
+        rows = pa.Table.from_pylist(stats, schema=spec.arrow_schema)
+        table, changed = iceberg.replace(spec, rows, In("batch_id", batch_ids))
         yield dg.MaterializeResult(
             asset_key=spec.asset_key,
             metadata={
