@@ -270,3 +270,21 @@ def test_contiguous_days_are_fetched_as_spans() -> None:
         (date(2025, 1, 7), date(2025, 1, 7)),
         (date(2025, 1, 9), date(2025, 1, 10)),
     ]
+
+
+def test_a_backfilled_past_day_rolls_its_month_up_by_automation(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    """`eager()` would consider only the latest month; a backfill of an old one must roll up too."""
+    assets = dg.Definitions(
+        assets=[weather_observations, weather_monthly], resources={**resources, "weather_source": SYNTHETIC}
+    )
+    first = dg.evaluate_automation_conditions(defs=assets, instance=instance)
+    assert first.total_requested == 0  # nothing observed, nothing to roll up
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(WEATHER_OBSERVATIONS.asset_key, partition="london|2025-02-03")
+    )
+    after = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=first.cursor)
+    assert after.get_requested_partitions(WEATHER_MONTHLY.asset_key) == {"london|2025-02-01"}
+    again = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=after.cursor)
+    assert again.total_requested == 0  # handled: not requested twice

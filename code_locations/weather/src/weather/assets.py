@@ -112,6 +112,16 @@ def _monthly_rollup(rows: pa.Table, city: str, month: date) -> pa.Table:
     )
 
 
+# A month rolls up again whenever any of its days is (re)observed, backfilled months included:
+# `eager()` considers only the latest month, so a backfill of last year would never roll up. Days
+# not observed yet do not hold a month back: it is built from the days observed so far.
+ROLLUP_WHEN_DAYS_CHANGE = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("rollup_when_days_change")
+
+
 @dg.asset(
     key=WEATHER_MONTHLY.asset_key,
     partitions_def=monthly_by_city,
@@ -120,7 +130,7 @@ def _monthly_rollup(rows: pa.Table, city: str, month: date) -> pa.Table:
             WEATHER_OBSERVATIONS.asset_key, partition_mapping=daily_to_monthly, dagster_type=dg.Nothing
         )
     },
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=ROLLUP_WHEN_DAYS_CHANGE,
     code_version="1",
     group_name="weather",
     kinds={"iceberg", "python"},
