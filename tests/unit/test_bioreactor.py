@@ -387,3 +387,45 @@ def test_generator_command_writes_good_and_bad_files(data_dir: Any) -> None:
         ).rows.num_rows
         == 30
     )
+
+
+def test_a_run_whose_check_another_run_overtook_is_refused_and_its_retry_quarantines_the_duplicate(
+    resources: dict[str, Any], instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of one batch interleaved at the worst point: the other commits between this run's
+    duplicate check and its append."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    from bioreactor import ingestion
+
+    landing, iceberg = resources["landing"], resources["iceberg"]
+    ours, theirs = batch_table("B-1", START, 30, seed=1), batch_table("B-1", START, 30, seed=2)
+    key = _land(landing, "B-1", to_parquet(ours))
+    check = ingestion._stored
+
+    other_run = parse_batch_file("bioreactor/x/B-1.parquet", to_parquet(theirs))
+
+    def overtaken(table: Any, batch_ids: list[str]) -> dict[str, pa.Table]:
+        seen = check(table, batch_ids)  # nothing of B-1 yet...
+        iceberg.append(BIOREACTOR_READINGS, other_run.rows)
+        return seen  # ...and then the other run's commit lands
+
+    monkeypatch.setattr(ingestion, "_stored", overtaken)
+    with pytest.raises(CommitFailedException):
+        ingestion.ingest_files(landing, iceberg, [key], {"B-1"}, retry=False)
+    assert landing.list("bioreactor/")[0].key == key  # still waiting, nothing half-done
+    monkeypatch.setattr(ingestion, "_stored", check)
+    retried = ingestion.ingest_files(landing, iceberg, [key], {"B-1"}, retry=True)
+    assert retried.rejected[key].reason == "duplicate"
+    rows = iceberg.read(BIOREACTOR_READINGS)
+    assert rows.num_rows == 30 and set(rows["source_file"].to_pylist()) == {"bioreactor/x/B-1.parquet"}
+
+
+def test_a_readings_table_made_before_its_properties_gets_them_when_loaded(resources: dict[str, Any]) -> None:
+    from dataclasses import replace
+
+    iceberg = resources["iceberg"]
+    iceberg.table(replace(BIOREACTOR_READINGS, properties=()))  # as an older deployment made it
+    older = iceberg.catalog().load_table(BIOREACTOR_READINGS.identifier)
+    assert "commit.retry.num-retries" not in older.properties
+    assert iceberg.table(BIOREACTOR_READINGS).properties["commit.retry.num-retries"] == "0"

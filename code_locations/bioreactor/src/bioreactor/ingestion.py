@@ -3,7 +3,10 @@
 A run may carry one file or a burst of them (one file per batch, see the landing sensor). Each file
 is judged alone — a bad file is quarantined with its reason and the others go on — and the accepted
 ones are appended to the lake in one Iceberg commit, so the run leaves either all of them in the
-table or none. Files leave the waiting prefix only after that commit. A retry (a later run of the
+table or none. That commit is made on the table as the duplicate check read it: if another run
+committed in between, it is refused and the step is retried, so two runs of one batch that truly
+overlap still ingest it once (the later one finds it and quarantines its file as a `duplicate`).
+Files leave the waiting prefix only after the commit. A retry (a later run of the
 same uploads, or the step retried) finds a file whose exact rows an interrupted attempt committed
 and only moves it; outside a retry, rows already in the lake make the file a `duplicate`.
 """
@@ -45,11 +48,11 @@ def _parse(landing: LandingStore, key: str, partitions: Collection[str]) -> Batc
     return batch
 
 
-def _stored(iceberg: IcebergCatalogResource, batch_ids: list[str]) -> dict[str, pa.Table]:
+def _stored(table: Table, batch_ids: list[str]) -> dict[str, pa.Table]:
     """The provenance of rows already in the lake, per batch, in one scan."""
     if not batch_ids:
         return {}
-    rows = iceberg.read(BIOREACTOR_READINGS, In("batch_id", batch_ids), columns=PROVENANCE)
+    rows = table.scan(row_filter=In("batch_id", batch_ids), selected_fields=PROVENANCE).to_arrow()
     return {
         batch_id: rows.filter(pc.equal(rows["batch_id"], batch_id))
         for batch_id in pc.unique(rows["batch_id"]).to_pylist()
@@ -86,7 +89,8 @@ def ingest_files(
             parsed[key] = _parse(landing, key, partitions)
         except RejectedFile as rejection:
             outcome.rejected[key] = rejection
-    stored = _stored(iceberg, [batch.batch_id for batch in parsed.values()])
+    table = iceberg.table(BIOREACTOR_READINGS)  # the snapshot the check reads and the commit asserts
+    stored = _stored(table, [batch.batch_id for batch in parsed.values()])
     for key, batch in parsed.items():
         try:
             if batch.batch_id not in stored:
@@ -99,7 +103,7 @@ def ingest_files(
         outcome.moved_to[key] = quarantine(landing, key, reason)
     if outcome.accepted:
         rows = pa.concat_tables([batch.rows for batch in outcome.accepted.values()])
-        outcome.table = iceberg.append(BIOREACTOR_READINGS, rows)
+        outcome.table = iceberg.append(BIOREACTOR_READINGS, rows, base=table)
     for key in [*outcome.accepted, *outcome.completed]:
         outcome.moved_to[key] = mark_processed(landing, key)
     return outcome

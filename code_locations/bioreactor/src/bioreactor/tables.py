@@ -19,6 +19,9 @@ BIOREACTOR_READINGS = IcebergTable(
         NestedField(8, "source_sha256", StringType()),
     ),
     identity_partitions=("batch_id",),
+    # A commit refused because another one landed is not re-applied as it was: the ingestion
+    # checked for duplicates against the table it read, so its step is retried and checks again.
+    properties=(("commit.retry.num-retries", "0"),),
 )
 
 

@@ -6,7 +6,6 @@ Every write is a single Iceberg commit, so a failed run never leaves half a part
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -63,15 +62,23 @@ class IcebergCatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return load_catalog("lake", **properties)
 
     def table(self, spec: IcebergTable) -> Table:
-        """Load the table, creating its namespace and table on first use."""
+        """Load the table, creating its namespace and table on first use, with the spec's properties."""
         catalog = self.catalog()
         catalog.create_namespace_if_not_exists(spec.namespace)
-        return catalog.create_table_if_not_exists(
-            spec.identifier, schema=spec.schema, partition_spec=spec.partition_spec()
+        properties = dict(spec.properties)
+        table = catalog.create_table_if_not_exists(
+            spec.identifier, schema=spec.schema, partition_spec=spec.partition_spec(), properties=properties
         )
+        if drifted := {k: v for k, v in properties.items() if table.properties.get(k) != v}:
+            with table.transaction() as transaction:  # a table made before the property was declared
+                transaction.set_properties(drifted)
+            table = catalog.load_table(spec.identifier)
+        return table
 
-    def append(self, spec: IcebergTable, rows: pa.Table) -> Table:
-        table = self.table(spec)
+    def append(self, spec: IcebergTable, rows: pa.Table, base: Table | None = None) -> Table:
+        """Append `rows` in one commit. Given `base`, the table as a check read it, the commit is
+        refused (CommitFailedException) if another one landed since: what was checked still holds."""
+        table = base or self.table(spec)
         table.append(rows.select(spec.arrow_schema.names).cast(spec.arrow_schema))
         return table
 
@@ -88,12 +95,8 @@ class IcebergCatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         table.overwrite(new, overwrite_filter=where)
         return table, True
 
-    def read(
-        self, spec: IcebergTable, where: BooleanExpression | None = None, columns: Sequence[str] = ("*",)
-    ) -> pa.Table:
-        """The rows `where` selects (all by default), only `columns` of them if named."""
-        scan = self.table(spec).scan(row_filter=where or AlwaysTrue(), selected_fields=tuple(columns))
-        return scan.to_arrow()
+    def read(self, spec: IcebergTable, where: BooleanExpression | None = None) -> pa.Table:
+        return self.table(spec).scan(row_filter=where or AlwaysTrue()).to_arrow()
 
 
 def _same_rows(stored: pa.Table, new: pa.Table) -> bool:

@@ -15,12 +15,14 @@ LAKE_CATALOG = "lake"  # Trino's catalog name for the Iceberg REST catalog
 
 @dataclass(frozen=True)
 class IcebergTable:
-    """An Iceberg table wharf writes. `identity_partitions` name columns partitioned by value."""
+    """An Iceberg table wharf writes. `identity_partitions` name columns partitioned by value;
+    `properties` are Iceberg table properties, kept on the table whenever it is loaded."""
 
     namespace: str
     name: str
     schema: Schema
     identity_partitions: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def identifier(self) -> tuple[str, str]:
