@@ -1,8 +1,8 @@
 """`make dev`: `dagster dev` over every location of the registry, on the native stack if it runs.
 
-With the stack up, the code locations use its services (the `platform` profile) and its Dagster
+With the stack up, the code locations use its services (the `services` profile) and its Dagster
 instance in Postgres; the stack's background webserver and daemon step aside so that exactly one
-daemon ticks the sensors (`make stack-up` brings them back). Without it, the `embedded` profile
+daemon ticks the sensors (`make native-up` brings them back). Without it, the `embedded` profile
 needs no service at all.
 """
 
@@ -39,7 +39,7 @@ def main() -> None:
         workspace_file = BUILD_DIR / "workspace.yaml"
         workspace_file.write_text(yaml.safe_dump(workspace(load_registry()), sort_keys=False))
         env = {**os.environ, "DAGSTER_HOME": str(home), PROFILE: "embedded"}
-        print("dev: embedded profile (no native stack running; `make stack-up` starts one)", file=sys.stderr)
+        print("dev: embedded profile (no native stack running; `make native-up` starts one)", file=sys.stderr)
     dagster = str(Path(sys.executable).with_name("dagster"))
     os.execve(dagster, [dagster, "dev", "-w", str(workspace_file), "-h", "127.0.0.1", "-p", PORT], env)
 

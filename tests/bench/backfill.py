@@ -60,7 +60,7 @@ def main() -> None:
     from weather.source import WeatherSource
     from wharf_shared.profiles import shared_resources
 
-    resources = {**shared_resources("platform"), "weather_source": WeatherSource(kind="synthetic")}
+    resources = {**shared_resources("services"), "weather_source": WeatherSource(kind="synthetic")}
     last = FIRST + timedelta(days=DAYS - 1)
     keys = [f"{CITY}|{FIRST + timedelta(days=i)}" for i in range(DAYS)]
     instance = dg.DagsterInstance.ephemeral()

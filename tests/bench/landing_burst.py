@@ -65,7 +65,7 @@ def _runs_since(instance: dg.DagsterInstance, since: float) -> list[dg.DagsterRu
 def _batches_in_lake(prefix: str) -> int:
     from wharf_shared.profiles import shared_resources
 
-    rows = shared_resources("platform")["trino"].query(
+    rows = shared_resources("services")["trino"].query(
         f"select count(distinct batch_id) from lake.raw.bioreactor_readings where batch_id like '{prefix}%'"
     )
     return int(rows[0][0])

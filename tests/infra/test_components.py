@@ -47,9 +47,9 @@ def test_one_user_deployment_per_registry_entry_with_its_own_image(stack: Render
         assert deployment["resources"] == location.run_k8s_resources()
 
 
-def test_code_locations_get_the_platform_profile(stack: Rendered) -> None:
+def test_code_locations_get_the_services_profile(stack: Rendered) -> None:
     env = stack.named("ConfigMap", "wharf-code-env")["data"]
-    assert env["WHARF_PROFILE"] == "platform"
+    assert env["WHARF_PROFILE"] == "services"
     assert env["WHARF_ICEBERG_URI"] == "http://nessie.wharf.svc:19120/iceberg"
     assert env["WHARF_TRINO_HOST"] == "trino.wharf.svc"
     assert env["WHARF_OPENLINEAGE_URL"] == "http://marquez.wharf.svc:5000"

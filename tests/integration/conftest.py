@@ -69,7 +69,7 @@ def stack() -> Iterator[dict[str, str]]:
     os.environ.update(env)
     from wharf_shared.profiles import shared_resources
 
-    _reset_lake(shared_resources("platform")["trino"])
+    _reset_lake(shared_resources("services")["trino"])
     _reset_instance(env["DAGSTER_HOME"])
     yield env
     for key, value in saved.items():
@@ -85,7 +85,7 @@ def stack() -> Iterator[dict[str, str]]:
 def resources(stack: dict[str, str]) -> dict[str, object]:
     from wharf_shared.profiles import shared_resources
 
-    return shared_resources("platform")
+    return shared_resources("services")
 
 
 @pytest.fixture(scope="session")

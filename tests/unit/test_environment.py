@@ -15,7 +15,7 @@ def test_round_trip() -> None:
         iceberg_uri="http://n:1/iceberg", trino_host="t", trino_port=9999, s3_endpoint="http://m:2"
     )
     env = contract.to_env()
-    assert env["WHARF_PROFILE"] == "platform" and env["WHARF_TRINO_PORT"] == "9999"
+    assert env["WHARF_PROFILE"] == "services" and env["WHARF_TRINO_PORT"] == "9999"
     assert PlatformEnvironment.from_env(env) == contract
 
 

@@ -1,9 +1,9 @@
-"""`make stack-up | stack-down | stack-status`: the native service stack.
+"""`make native-up | native-down | native-status`: the native service stack.
 
 python -m wharf_infra.native up            start everything (obtaining what is missing)
 python -m wharf_infra.native down [--wipe] stop what it started; --wipe also deletes the data
 python -m wharf_infra.native status        what runs, and where
-python -m wharf_infra.native env           the platform profile's variables, as shell exports
+python -m wharf_infra.native env           the services profile's variables, as shell exports
 """
 
 from __future__ import annotations

@@ -126,9 +126,9 @@ def bad_file(mode: str, batch_id: str, start: datetime, seed: int) -> bytes:
 
 def landing_store(url: str | None) -> LandingStore:
     """The store at `url`, else the platform's landing store; S3 is located by the environment contract."""
-    if profile() != "platform":
+    if profile() != "services":
         if url is None:
-            raise SystemExit("--landing is needed outside the platform profile (e.g. file:///tmp/landing)")
+            raise SystemExit("--landing is needed outside the services profile (e.g. file:///tmp/landing)")
         return LandingStore(url=url)
     contract = PlatformEnvironment.from_env()
     return LandingStore(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 
 PROFILE = "WHARF_PROFILE"
-PROFILES = ("embedded", "platform")
+PROFILES = ("embedded", "services")  # no services, or those of a deployment
 DATA_DIR = "WHARF_DATA_DIR"  # the embedded profile's folder
 TRINO_PASSWORD = "WHARF_TRINO_PASSWORD"  # optional, a secret: never in a ConfigMap
 
@@ -34,7 +34,7 @@ class PlatformEnvironment:
     """Where a platform's services are, as the code locations see them.
 
     Each field is one variable (`WHARF_` + the field name in capitals); fields without a default
-    are required by the `platform` profile.
+    are required by the `services` profile.
     """
 
     iceberg_uri: str
@@ -64,7 +64,7 @@ class PlatformEnvironment:
         return self.trino_lineage_namespace or f"trino://{self.trino_host}:{self.trino_port}"
 
     def to_env(self) -> dict[str, str]:
-        env = {PROFILE: "platform"}
+        env = {PROFILE: "services"}
         env |= {self.variable(f.name): str(getattr(self, f.name)) for f in fields(self)}
         return env
 
@@ -79,7 +79,7 @@ class PlatformEnvironment:
             if raw is None:
                 if f.default is MISSING:
                     raise ContractError(
-                        f"{name} is not set; the 'platform' profile needs it (see README, Configuration)"
+                        f"{name} is not set; the 'services' profile needs it (see README, Configuration)"
                     )
                 continue
             if f.type == "int":

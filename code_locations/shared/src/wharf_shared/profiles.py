@@ -2,7 +2,7 @@
 
 - `embedded` (default): no services; Iceberg is a SQL catalog and the landing store a folder, both
   under `WHARF_DATA_DIR` (default `.wharf/` in the working directory). For `dagster dev` and tests.
-- `platform`: the services of a wharf deployment (the Kubernetes platform or the native stack),
+- `services`: the services of a wharf deployment (the Kubernetes platform or the native stack),
   located by the `WHARF_*` variables of `wharf_shared.environment`; S3 credentials come from the
   standard AWS variables or the pod's role, never from Dagster config.
 """
@@ -32,7 +32,7 @@ def _embedded(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _platform() -> dict[str, Any]:
+def _services() -> dict[str, Any]:
     contract = PlatformEnvironment.from_env()
     s3: dict[str, Any] = {"s3_endpoint": contract.s3_endpoint or None, "s3_region": contract.s3_region}
     password = dg.EnvVar(TRINO_PASSWORD) if os.environ.get(TRINO_PASSWORD) else None
@@ -60,4 +60,4 @@ def shared_resources(chosen: str | None = None) -> dict[str, Any]:
     """The resources every location binds, for profile `chosen` (default: `$WHARF_PROFILE`)."""
     if (chosen or profile()) == "embedded":
         return _embedded(Path(os.environ.get(DATA_DIR, ".wharf")).resolve())
-    return _platform()
+    return _services()
