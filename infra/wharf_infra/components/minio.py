@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.secrets import generated_password, secret
 from wharf_infra.components.security import container_security, pod_security, resources
-from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, s3_policy
+from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, s3_policy, s3_principal
 from wharf_infra.contract.facts import MINIO_ROOT_SECRET as ROOT_SECRET
 from wharf_infra.labels import labels, metadata, selector
 from wharf_infra.versions import versions
@@ -33,9 +33,9 @@ def setup_script() -> str:
         upper = service.upper()
         lines += [
             f"printf '%s' '{s3_policy(arns, service)}' > /tmp/{service}.json",
-            f"mc admin policy create wharf wharf-{service} /tmp/{service}.json",
+            f"mc admin policy create wharf {s3_principal(service)} /tmp/{service}.json",
             f'mc admin user add wharf "${upper}_ACCESS_KEY" "${upper}_SECRET_KEY"',
-            f'mc admin policy attach wharf wharf-{service} --user "${upper}_ACCESS_KEY" || true',
+            f'mc admin policy attach wharf {s3_principal(service)} --user "${upper}_ACCESS_KEY" || true',
         ]
     return "\n".join(lines)
 

@@ -36,6 +36,12 @@ BUCKET_GRANTS: dict[str, dict[str, Access]] = {
 }
 S3_SERVICES = tuple(BUCKET_GRANTS)
 
+
+def s3_principal(service: str) -> str:
+    """The MinIO policy (and, natively, the user) that carries `service`'s grants."""
+    return f"wharf-{service}"
+
+
 # Namespaces besides the platform's own (`PlatformConfig.namespace`): the charts' operators.
 OPERATOR_NAMESPACE = "cnpg-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"

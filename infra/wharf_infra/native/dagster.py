@@ -19,12 +19,12 @@ from wharf_infra.registry import load_registry, workspace
 
 def platform_env() -> dict[str, str]:
     """The code locations' environment on this stack: the contract's, plus the AWS SDK's settings
-    (MinIO's root login: the native stack has one S3 user) and where Dagster's instance is."""
+    (Dagster's own MinIO login, with the contract's grants) and where Dagster's instance is."""
     endpoints = settings().endpoints
-    root = credentials()["minio"]
+    login = credentials()["s3"]["dagster"]
     return endpoints.environment().to_env() | {
-        "AWS_ACCESS_KEY_ID": root["user"],
-        "AWS_SECRET_ACCESS_KEY": root["password"],
+        "AWS_ACCESS_KEY_ID": login["user"],
+        "AWS_SECRET_ACCESS_KEY": login["password"],
         "AWS_REGION": endpoints.s3_region,
         "AWS_ENDPOINT_URL_S3": endpoints.s3_endpoint or "",
         "DAGSTER_HOME": str(dagster_home()),

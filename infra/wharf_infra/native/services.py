@@ -27,7 +27,7 @@ from wharf_infra.contract.artefacts import (
     trino_event_listener,
 )
 from wharf_infra.contract.endpoints import LOOPBACK
-from wharf_infra.contract.facts import BUCKETS, DATABASES
+from wharf_infra.contract.facts import BUCKETS, DATABASES, s3_policy, s3_principal
 from wharf_infra.native import processes
 from wharf_infra.native.fetch import go_binary, maven, maven_artifact
 from wharf_infra.native.java import java_for
@@ -201,6 +201,26 @@ class Minio:
         for bucket in BUCKETS:
             if bucket not in existing:
                 client.create_bucket(Bucket=bucket)
+        self._service_users()
+
+    def _service_users(self) -> None:
+        """One user per service with the contract's policy for it, as the cluster's setup Job makes
+        them (least privilege: Trino and Nessie never see the landing or log buckets)."""
+        from minio import MinioAdmin
+        from minio.credentials.providers import StaticProvider
+
+        root = credentials()["minio"]
+        admin = MinioAdmin(
+            endpoint=f"{LOOPBACK}:{settings().ports['minio']}",
+            credentials=StaticProvider(root["user"], root["password"]),
+            secure=False,
+        )
+        arns = {bucket: f"arn:aws:s3:::{bucket}" for bucket in BUCKETS}
+        for service, login in credentials()["s3"].items():
+            policy = s3_principal(service)
+            admin.policy_add(policy, policy=json.loads(s3_policy(arns, service)))
+            admin.user_add(login["user"], login["password"])
+            admin.policy_set(policy, user=login["user"])
 
     def healthy(self) -> bool:
         return processes.http_ok(f"{settings().url('minio')}/minio/health/live")
@@ -209,17 +229,17 @@ class Minio:
         processes.stop(self.name)
 
 
-def s3_client() -> Any:
-    """A boto3 S3 client for the stack's MinIO, as its root user."""
+def s3_client(service: str | None = None) -> Any:
+    """A boto3 S3 client for the stack's MinIO: as `service` (its own login), else as root."""
     import boto3
 
-    root = credentials()["minio"]
+    login = credentials()["s3"][service] if service else credentials()["minio"]
     return boto3.client(
         "s3",
         endpoint_url=settings().url("minio"),
         region_name="us-east-1",
-        aws_access_key_id=root["user"],
-        aws_secret_access_key=root["password"],
+        aws_access_key_id=login["user"],
+        aws_secret_access_key=login["password"],
     )
 
 
@@ -250,7 +270,7 @@ class Nessie:
         (config / "application.properties").write_text(
             properties_text(nessie_settings(settings().endpoints) | bindings)
         )
-        root = credentials()["minio"]
+        login = credentials()["s3"]["nessie"]
         secrets = self.workdir / "secrets.properties"
         secrets.touch(mode=0o600)
         secrets.write_text(
@@ -259,8 +279,8 @@ class Nessie:
                     "quarkus.datasource.postgresql.username": "nessie",
                     "quarkus.datasource.postgresql.password": credentials()["postgres"]["nessie"],
                     f"{NESSIE_S3}.access-key": f"urn:nessie-secret:quarkus:{S3_SECRET}",
-                    f"{S3_SECRET}.name": root["user"],
-                    f"{S3_SECRET}.secret": root["password"],
+                    f"{S3_SECRET}.name": login["user"],
+                    f"{S3_SECRET}.secret": login["password"],
                 }
             )
         )
@@ -381,11 +401,11 @@ class Trino:
             etc = self._configure()
             # The launcher keeps a pid file of its own; one left by a killed server blocks a start.
             (settings().data(self.name) / "var" / "run" / "launcher.pid").unlink(missing_ok=True)
-            root = credentials()["minio"]
+            login = credentials()["s3"]["trino"]
             env = {
                 "JAVA_HOME": str(java.parent.parent),
                 "PATH": f"{java.parent}:{os.environ['PATH']}",
-                **dict(zip(S3_KEY_ENV, (root["user"], root["password"]), strict=True)),
+                **dict(zip(S3_KEY_ENV, (login["user"], login["password"]), strict=True)),
                 **dict(zip(MARTS_CREDENTIAL_ENV, ("marts", credentials()["postgres"]["marts"]), strict=True)),
             }
             processes.start(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wharf_infra.contract.endpoints import LOOPBACK, Endpoints, native_endpoints
-from wharf_infra.contract.facts import DATABASES
+from wharf_infra.contract.facts import DATABASES, S3_SERVICES, s3_principal
 from wharf_infra.paths import INFRA_DIR, cache_dir
 
 NATIVE_FILE = INFRA_DIR / "native.toml"
@@ -67,16 +67,21 @@ def settings() -> NativeSettings:
 
 
 def credentials() -> dict[str, Any]:
-    """Passwords for this stack, generated on first use and kept (mode 0600) in its state folder."""
+    """Passwords for this stack, generated on first use and kept (mode 0600) in its state folder.
+    `minio` is the root login (setup and tests only); `s3` holds each service's own MinIO login."""
     path = settings().state_dir / "credentials.json"
-    if path.exists():
-        loaded: dict[str, Any] = json.loads(path.read_text())
-        return loaded
-    generated = {
+    stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    wanted: dict[str, dict[str, Any]] = {
         "postgres": {db.name: secrets.token_urlsafe(18) for db in DATABASES},
         "minio": {"user": "wharf-root", "password": secrets.token_urlsafe(24)},
+        "s3": {
+            service: {"user": s3_principal(service), "password": secrets.token_urlsafe(24)}
+            for service in S3_SERVICES
+        },
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(generated, indent=2))
-    return generated
+    complete = {key: {**generated, **stored.get(key, {})} for key, generated in wanted.items()}
+    if complete != stored:  # first use, or a stack made before a login was added: keep what exists
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(complete, indent=2))
+    return complete
