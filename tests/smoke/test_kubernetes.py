@@ -23,7 +23,8 @@ WEATHER = next(loc for loc in load_registry() if loc.name == "weather")
 def kubernetes(target: Target) -> Any:
     if target.kubeconfig is None:
         pytest.skip(
-            "no kubeconfig in the smoke target: Kubernetes checks need a cluster (make smoke on kind)"
+            "no kubeconfig in the smoke target: Kubernetes checks need a cluster "
+            "(make smoke after make cluster; the cluster tier runs them on kwok)"
         )
     from kubernetes import client, config
 
