@@ -48,11 +48,10 @@ def _location_container(api: Any, namespace: str, location: str) -> dict[str, An
 
 def launch_run(kubeconfig: Path, namespace: str, location: str, job: str, module: str) -> LaunchedRun:
     """Create a run of `job` (defined in `module`) and launch it with the stored run launcher."""
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, Definitions
     from dagster._core.code_pointer import ModuleCodePointer
     from dagster._core.launcher import LaunchRunContext
     from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
-    from dagster._core.test_utils import create_run_for_test
     from kubernetes import client
 
     api = _api(kubeconfig)
@@ -72,8 +71,25 @@ def launch_run(kubeconfig: Path, namespace: str, location: str, job: str, module
     with tempfile.TemporaryDirectory() as home:
         (Path(home) / "dagster.yaml").write_text(yaml.safe_dump({"run_launcher": launcher}))
         with DagsterInstance.from_config(home) as instance:
-            run = create_run_for_test(
-                instance, job_name=job, job_code_origin=JobPythonOrigin(job, repository)
+            run = instance.create_run(
+                job_name=job,
+                job_code_origin=JobPythonOrigin(job, repository),
+                asset_graph=Definitions().resolve_asset_graph(),  # the whole job: no asset selected
+                run_id=None,
+                run_config=None,
+                status=None,
+                tags=None,
+                root_run_id=None,
+                parent_run_id=None,
+                step_keys_to_execute=None,
+                execution_plan_snapshot=None,
+                job_snapshot=None,
+                parent_job_snapshot=None,
+                asset_selection=None,
+                asset_check_selection=None,
+                resolved_op_selection=None,
+                op_selection=None,
+                remote_job_origin=None,
             )
             instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
     return LaunchedRun(run.run_id, f"dagster-run-{run.run_id}", container)
