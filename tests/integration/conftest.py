@@ -7,9 +7,9 @@ The tier resets the stack's lake (Iceberg tables, marts, landing bucket) before 
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import pyarrow as pa
@@ -190,6 +190,21 @@ def landing_keys_of(run: dg.DagsterRun) -> list[str]:
     config: dict[str, Any] = dict(run.run_config)
     keys: list[str] = config["ops"][bioreactor_readings.node_def.name]["config"]["keys"]
     return keys
+
+
+T = TypeVar("T")
+
+
+def eventually(
+    what: str, probe: Callable[[], T | None], timeout_s: float = TIMEOUT_S, every_s: float = 1
+) -> T:
+    """Poll `probe` until it returns something true and return that; fail naming `what` after
+    `timeout_s` (the stack's daemon and services act on their own schedule)."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := probe()):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
+        time.sleep(every_s)
+    return found
 
 
 def wait_for_runs(instance: dg.DagsterInstance, keys: list[str], after: float) -> dict[str, dg.DagsterRun]:

@@ -5,7 +5,7 @@ from typing import Any
 
 import dagster as dg
 import requests
-from conftest import GOOD
+from conftest import GOOD, eventually
 
 from wharf_infra.native.settings import settings
 
@@ -31,12 +31,12 @@ def test_channel_statistics_follow_a_landed_file_by_themselves(
 def test_a_stale_asset_fails_its_freshness_check(stack_instance: dg.DagsterInstance) -> None:
     """Weather observations were not updated on this stack: its freshness sensor says so."""
     check = dg.AssetCheckKey(dg.AssetKey(["lake", "raw", "weather_observations"]), "freshness_check")
-    deadline = time.monotonic() + WAIT_S
-    while not (
-        executions := stack_instance.event_log_storage.get_asset_check_execution_history(check, limit=1)
-    ):
-        assert time.monotonic() < deadline, f"the freshness check did not run within {WAIT_S} s"
-        time.sleep(10)
+    executions = eventually(
+        "the freshness check runs",
+        lambda: stack_instance.event_log_storage.get_asset_check_execution_history(check, limit=1),
+        WAIT_S,
+        every_s=10,
+    )
     evaluation = executions[0].evaluation
     assert evaluation is not None and evaluation.passed is False
 

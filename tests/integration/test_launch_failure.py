@@ -12,13 +12,13 @@ asks another run, which ingests it.
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import dagster as dg
 import psutil
-from conftest import MINUTES, START, TIMEOUT_S, landing_key, wait_for_runs
+from conftest import MINUTES, START, eventually, landing_key, wait_for_runs
 from dagster._core.test_utils import create_run_for_test
 
 from bioreactor.assets import BATCHES
@@ -31,13 +31,6 @@ from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 BATCH = "LAUNCH-IT"  # not B-IT-*: the other tests count those batches
 LOCATION = "bioreactor"
 HELD_S = 20  # several rounds of the daemon's run queue (one every few seconds)
-
-
-def _wait(what: str, condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {TIMEOUT_S} s"
-        time.sleep(1)
 
 
 def _run(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
@@ -102,14 +95,13 @@ def test_a_run_that_failed_to_launch_is_retried_and_its_file_ingested(
     s3_client().put_object(
         Bucket="landing", Key=landing_key(BATCH), Body=to_parquet(batch_table(BATCH, START, MINUTES, 11))
     )
-    _wait("the landing sensor asks a run for the file", lambda: bool(_runs_of_batch(stack_instance)))
-    (held,) = _runs_of_batch(stack_instance)
+    (held,) = eventually("the landing sensor asks a run for the file", lambda: _runs_of_batch(stack_instance))
     time.sleep(HELD_S)
     assert _run(stack_instance, held.run_id).status == dg.DagsterRunStatus.QUEUED  # its slot is taken
 
     with _code_servers_killed(daemon) as killed:
         stack_instance.report_run_canceled(holder)  # the batch's slot is free: the run is dequeued
-        _wait("the dequeued run fails to launch", lambda: _run(stack_instance, held.run_id).is_finished)
+        eventually("the dequeued run fails to launch", lambda: _run(stack_instance, held.run_id).is_finished)
     failed_at = time.time()
     assert killed, "no bioreactor code server of the daemon was found"
     assert _run(stack_instance, held.run_id).status == dg.DagsterRunStatus.FAILURE

@@ -5,13 +5,14 @@ tier; the stack's daemon sends the same for its runs (the smoke suite checks one
 come from its OpenLineage listener as dbt's queries run.
 """
 
-import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import dagster as dg
 import pytest
 import requests
+from conftest import eventually
 
 from wharf_infra.native.services import Marquez
 from wharf_infra.native.settings import settings
@@ -30,13 +31,9 @@ def _marquez(path: str) -> Any:
     return response.json()
 
 
-def _eventually(probe: Any) -> Any:
-    """Marquez takes events as they come; poll until `probe` returns something true."""
-    deadline = time.monotonic() + WAIT_S
-    while not (found := probe()):
-        assert time.monotonic() < deadline, f"Marquez did not show it within {WAIT_S} s"
-        time.sleep(3)
-    return found
+def _eventually(probe: Callable[[], Any]) -> Any:
+    """Marquez takes events as they come."""
+    return eventually("Marquez shows it", probe, WAIT_S, every_s=3)
 
 
 def _emit(

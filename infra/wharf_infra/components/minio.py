@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.components.secrets import generated_password, secret
 from wharf_infra.components.security import container_security, pod_security, resources
-from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, s3_policy, s3_principal
+from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, minio_bucket_arns, s3_policy, s3_principal
 from wharf_infra.contract.facts import MINIO_ROOT_SECRET as ROOT_SECRET
 from wharf_infra.labels import labels, metadata, selector
 from wharf_infra.versions import versions
@@ -28,11 +28,10 @@ def setup_script() -> str:
         'mc alias set wharf "http://$MINIO_HOST:9000" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"',
     ]
     lines += [f"mc mb --ignore-existing wharf/{bucket}" for bucket in BUCKETS]
-    arns = {bucket: f"arn:aws:s3:::{bucket}" for bucket in BUCKETS}
     for service in S3_SERVICES:
         upper = service.upper()
         lines += [
-            f"printf '%s' '{s3_policy(arns, service)}' > /tmp/{service}.json",
+            f"printf '%s' '{s3_policy(minio_bucket_arns(), service)}' > /tmp/{service}.json",
             f"mc admin policy create wharf {s3_principal(service)} /tmp/{service}.json",
             f'mc admin user add wharf "${upper}_ACCESS_KEY" "${upper}_SECRET_KEY"',
             f'mc admin policy attach wharf {s3_principal(service)} --user "${upper}_ACCESS_KEY" || true',

@@ -58,6 +58,11 @@ GATEWAY_HTTPS_PORT = 443
 DAGSTER_POSTGRES_SCHEME = "postgresql+psycopg2"
 
 
+def minio_bucket_arns() -> dict[str, str]:
+    """MinIO (on the local cluster and natively) names each bucket by its logical name."""
+    return {bucket: f"arn:aws:s3:::{bucket}" for bucket in BUCKETS}
+
+
 def s3_policy(bucket_arns: dict[str, str], service: str) -> str:
     """The IAM-style policy (MinIO and AWS alike) that gives `service` its grants.
 

@@ -27,7 +27,7 @@ from wharf_infra.contract.artefacts import (
     trino_event_listener,
 )
 from wharf_infra.contract.endpoints import LOOPBACK
-from wharf_infra.contract.facts import BUCKETS, DATABASES, s3_policy, s3_principal
+from wharf_infra.contract.facts import BUCKETS, DATABASES, minio_bucket_arns, s3_policy, s3_principal
 from wharf_infra.native import processes
 from wharf_infra.native.fetch import go_binary, maven, maven_artifact
 from wharf_infra.native.java import java_for
@@ -215,10 +215,9 @@ class Minio:
             credentials=StaticProvider(root["user"], root["password"]),
             secure=False,
         )
-        arns = {bucket: f"arn:aws:s3:::{bucket}" for bucket in BUCKETS}
         for service, login in credentials()["s3"].items():
             policy = s3_principal(service)
-            admin.policy_add(policy, policy=json.loads(s3_policy(arns, service)))
+            admin.policy_add(policy, policy=json.loads(s3_policy(minio_bucket_arns(), service)))
             admin.user_add(login["user"], login["password"])
             admin.policy_set(policy, user=login["user"])
 
