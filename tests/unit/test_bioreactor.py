@@ -87,9 +87,11 @@ def test_generator_is_deterministic_and_within_control_limits_mostly() -> None:
 def test_a_good_file_parses_into_the_lake_shape() -> None:
     data = to_parquet(batch_table("B-7", START, 30, seed=0))
     batch = parse_batch_file("bioreactor/B-7.parquet", data)
+    rows = pa.concat_tables(batch.rows())
     assert batch.batch_id == "B-7"
-    assert batch.rows.schema == BIOREACTOR_READINGS.arrow_schema
-    assert set(batch.rows["source_file"].to_pylist()) == {"bioreactor/B-7.parquet"}
+    assert batch.readings == rows.num_rows == 30
+    assert rows.schema == BIOREACTOR_READINGS.arrow_schema
+    assert set(rows["source_file"].to_pylist()) == {"bioreactor/B-7.parquet"}
 
 
 @pytest.mark.parametrize("mode", sorted(EXPECTED_REASON))
@@ -110,9 +112,9 @@ def test_naive_timestamps_and_integer_channels_are_accepted() -> None:
     table = batch_table("B-3", START, 5, seed=0)
     naive = table.set_column(1, "ts", table["ts"].cast(pa.timestamp("ms")))
     naive = naive.set_column(5, "agitation_rpm", pa.array([150] * 5, pa.int32()))
-    batch = parse_batch_file("bioreactor/B-3.parquet", to_parquet(naive))
-    assert batch.rows["ts"][0].as_py() == START
-    assert batch.rows["agitation_rpm"].to_pylist() == [150.0] * 5
+    rows = pa.concat_tables(parse_batch_file("bioreactor/B-3.parquet", to_parquet(naive)).rows())
+    assert rows["ts"][0].as_py() == START
+    assert rows["agitation_rpm"].to_pylist() == [150.0] * 5
 
 
 def _record_run(
@@ -384,7 +386,7 @@ def test_generator_command_writes_good_and_bad_files(data_dir: Any) -> None:
     assert (
         parse_batch_file(
             "bioreactor/B-20250601-000.parquet", landing.read("bioreactor/B-20250601-000.parquet")
-        ).rows.num_rows
+        ).readings
         == 30
     )
 
@@ -407,7 +409,7 @@ def test_a_run_whose_check_another_run_overtook_is_refused_and_its_retry_quarant
 
     def overtaken(table: Any, batch_ids: list[str]) -> dict[str, pa.Table]:
         seen = check(table, batch_ids)  # nothing of B-1 yet...
-        iceberg.append(BIOREACTOR_READINGS, other_run.rows)
+        iceberg.append(BIOREACTOR_READINGS, other_run.rows())
         return seen  # ...and then the other run's commit lands
 
     monkeypatch.setattr(ingestion, "_stored", overtaken)

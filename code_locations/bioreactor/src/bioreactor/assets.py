@@ -79,7 +79,9 @@ def bioreactor_readings(
         context.log.warning(f"quarantined {key} -> {outcome.moved_to[key]}: {rejection}")
     for key, batch in outcome.accepted.items():
         assert outcome.table is not None  # accepted files were committed
-        metadata = table_metadata(BIOREACTOR_READINGS, batch.rows, outcome.table)
+        metadata = table_metadata(
+            BIOREACTOR_READINGS, batch.preview, outcome.table, rows_written=batch.readings
+        )
         context.log_event(
             dg.AssetMaterialization(
                 asset_key=BIOREACTOR_READINGS.asset_key,

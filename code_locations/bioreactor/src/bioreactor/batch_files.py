@@ -1,13 +1,26 @@
 """The contract of a batch file, and how a file that breaks it is quarantined.
 
-A batch file is `bioreactor/<batch_id>.parquet` in the landing store: one row per timestamp with
-the reactor's channels. A file that breaks the contract goes to `quarantine/<key>` with
-`<key>.reason.json` beside it (`reason`, `message`, `quarantined_at`); nothing is dropped, and
-nothing of it reaches the lake. The reasons, checked in this order:
+A batch file is `bioreactor/[<folders>/]<batch_id>.parquet` in the landing store: one row per
+timestamp with the reactor's channels. Folders below `bioreactor/` only organise uploads (by year,
+by line): the batch id is the file's name, unique across folders, so `bioreactor/2025/B1.parquet`
+is batch `B1` and a second `B1` in another folder is a `duplicate`.
+
+It is accepted as the common writers make it (pandas, polars, pyarrow, Spark): `batch_id` as any
+Arrow string type (`string`, `large_string`, `string_view`, or a dictionary of them, as pandas
+writes a categorical), `ts` as a timestamp of any unit, with or without a time zone (naive is
+taken as UTC) and INT96, channels as integers or floats of any width, any codec and any number of
+row groups. The file is read one record batch at a time, so a run's memory does not grow with the
+file beyond `ts` (8 bytes a reading, for the interval checks); files over `MAX_FILE_BYTES` are
+refused unread.
+
+A file that breaks the contract goes to `quarantine/<key>` with `<key>.reason.json` beside it
+(`reason`, `message`, `quarantined_at`); nothing is dropped, and nothing of it reaches the lake.
+The reasons, checked in this order (the value checks record batch by record batch):
 
 | reason                 | the file…                                                              |
 |------------------------|------------------------------------------------------------------------|
-| `bad_name`             | is not named `bioreactor/<batch_id>.parquet` (`BATCH_ID`)              |
+| `bad_name`             | is not named `bioreactor/[<folders>/]<batch_id>.parquet` (`BATCH_ID`)  |
+| `too_large`            | is larger than `MAX_FILE_BYTES`                                        |
 | `empty`                | has 0 bytes, or the right columns and no rows                          |
 | `corrupt`              | is not a readable parquet file                                         |
 | `wrong_schema`         | lacks a column of `REQUIRED_COLUMNS` or has one of the wrong type      |
@@ -19,19 +32,24 @@ nothing of it reaches the lake. The reasons, checked in this order:
 | `too_early`            | has a reading before `EARLIEST_READING`                                |
 | `too_long`             | spans more than `MAX_BATCH_SPAN` from first to last reading            |
 | `duplicate_timestamps` | has a timestamp twice                                                  |
+| `too_dense`            | has two readings closer than `MIN_READING_INTERVAL`                    |
 | `duplicate`            | is a batch already in the lake (checked when ingesting)                |
+
+`MAX_BATCH_SPAN` and `MIN_READING_INTERVAL` bound what the dbt models see: at most
+`max_readings(window)` readings in any window, the figure their tests are held to.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -56,7 +74,17 @@ CHANNELS = tuple(VALID_RANGES)
 CLOCK_SKEW = timedelta(minutes=5)  # a reactor's clock may run this far ahead of ours
 EARLIEST_READING = datetime(2000, 1, 1, tzinfo=UTC)  # before it, a clock that was never set
 MAX_BATCH_SPAN = timedelta(days=60)  # a fed-batch run is weeks at most
+MIN_READING_INTERVAL = timedelta(milliseconds=100)  # 10 Hz: the fastest a reactor's probes are logged
+MAX_FILE_BYTES = 1 << 30  # 1 GiB: 60 days at 10 Hz compresses to less
+READ_BATCH_ROWS = 262_144  # rows decoded at a time: about 15 MB in the lake's shape
 REQUIRED_COLUMNS = ("batch_id", "ts", *CHANNELS)
+PREVIEW_ROWS = 5
+LAKE_TS = pa.timestamp("us", tz="UTC")
+
+
+def max_readings(window: timedelta) -> int:
+    """The most readings the contract lets into a window: the dbt models' tests use this bound."""
+    return int(window / MIN_READING_INTERVAL) + 1
 
 
 class RejectedFile(ValueError):
@@ -67,11 +95,30 @@ class RejectedFile(ValueError):
         self.reason = reason
 
 
+Source = bytes | Path  # a file's bytes, or a local copy of it
+
+
 @dataclass(frozen=True)
 class BatchFile:
+    """A file that met the contract; its rows are read again, batch by batch, when committed."""
+
     key: str
     batch_id: str
-    rows: pa.Table  # in the shape of lake.raw.bioreactor_readings
+    sha256: str
+    readings: int
+    preview: pa.Table  # its first rows in the lake's shape, for the materialization's metadata
+    source: Source
+
+    def rows(self) -> Iterator[pa.Table]:
+        """The file's rows in the shape of lake.raw.bioreactor_readings, `READ_BATCH_ROWS` at a time."""
+        for batch in _batches(self.key, self.source):
+            yield _lake_rows(_conform(batch), self.key, self.sha256)
+
+
+def _lake_rows(table: pa.Table, key: str, sha256: str) -> pa.Table:
+    for name, value in {"source_file": key, "source_sha256": sha256}.items():
+        table = table.append_column(name, pa.repeat(pa.scalar(value), table.num_rows))
+    return table.cast(BIOREACTOR_READINGS.arrow_schema)
 
 
 def batch_id_of(key: str) -> str:
@@ -80,51 +127,93 @@ def batch_id_of(key: str) -> str:
     if path.suffix != ".parquet" or not BATCH_ID.match(path.stem):
         raise RejectedFile(
             "bad_name",
-            f"{key}: name files {LANDING_PREFIX}<batch_id>.parquet, batch_id matching {BATCH_ID.pattern}",
+            f"{key}: name files {LANDING_PREFIX}[<folders>/]<batch_id>.parquet, "
+            f"batch_id matching {BATCH_ID.pattern}",
         )
     return path.stem
 
 
-def _read(key: str, data: bytes) -> pa.Table:
-    if not data:
+def _size(source: Source) -> int:
+    return len(source) if isinstance(source, bytes) else source.stat().st_size
+
+
+def _sha256(source: Source) -> str:
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    with source.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _open(key: str, source: Source) -> pq.ParquetFile:
+    size = _size(source)
+    if size > MAX_FILE_BYTES:
+        raise RejectedFile(
+            "too_large",
+            f"{key}: {size / 2**20:.0f} MiB is more than {MAX_FILE_BYTES >> 20} MiB; split the batch's "
+            "readings by time into files of their own batch ids",
+        )
+    if size == 0:
         raise RejectedFile("empty", f"{key}: the file is empty (0 bytes)")
     try:
-        return pq.read_table(io.BytesIO(data))
+        return pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else source)
     except (pa.ArrowInvalid, OSError) as error:
         raise RejectedFile("corrupt", f"{key}: not a readable parquet file ({error})") from error
 
 
-def _conform(key: str, table: pa.Table) -> pa.Table:
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.schema.names]
+def _batches(key: str, source: Source) -> Iterator[pa.RecordBatch]:
+    """The required columns, one record batch at a time; a file that breaks mid-read is `corrupt`."""
+    parquet = _open(key, source)
+    _check_schema(key, parquet.schema_arrow)
+    try:
+        yield from parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=list(REQUIRED_COLUMNS))
+    except (pa.ArrowInvalid, OSError) as error:
+        raise RejectedFile("corrupt", f"{key}: not a readable parquet file ({error})") from error
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return _is_text(kind.value_type)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_floating(kind) or pa.types.is_integer(kind))
+
+
+def _check_schema(key: str, schema: pa.Schema) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
     if missing:
         raise RejectedFile(
             "wrong_schema", f"{key}: missing columns {missing}; expected {list(REQUIRED_COLUMNS)}"
         )
+    expected = {"batch_id": _is_text, "ts": pa.types.is_timestamp} | {c: _is_number for c in CHANNELS}
     wrong = [
-        f"{name}: {table.schema.field(name).type}"
-        for name, ok in (
-            ("batch_id", pa.types.is_string),
-            ("ts", pa.types.is_timestamp),
-            *((c, lambda t: pa.types.is_floating(t) or pa.types.is_integer(t)) for c in CHANNELS),
-        )
-        if not ok(table.schema.field(name).type)
+        f"{name}: {schema.field(name).type}"
+        for name, ok in expected.items()
+        if not ok(schema.field(name).type)
     ]
     if wrong:
         raise RejectedFile(
             "wrong_schema",
             f"{key}: wrong column types {wrong}; batch_id is a string, ts a timestamp, channels numbers",
         )
+
+
+def _conform(batch: pa.RecordBatch) -> pa.Table:
+    """The required columns in the lake's types: text as string, ts as UTC microseconds, float64."""
+    table = pa.Table.from_batches([batch])
     ts = table["ts"]
     if ts.type.tz is None:  # naive timestamps are taken as UTC, as the reactors log them
         ts = pc.assume_timezone(ts, "UTC")
-    columns = {"batch_id": table["batch_id"], "ts": ts.cast(pa.timestamp("us", tz="UTC"))}
+    columns = {
+        "batch_id": table["batch_id"].cast(pa.string()),
+        "ts": pc.cast(ts, LAKE_TS, safe=False),  # below a microsecond is below any probe's resolution
+    }
     columns |= {c: table[c].cast(pa.float64()) for c in CHANNELS}
     return pa.table(columns)
 
 
 def _check_values(key: str, batch_id: str, table: pa.Table) -> None:
-    if table.num_rows == 0:
-        raise RejectedFile("empty", f"{key}: the file has the right columns but no rows")
     nulls = [c for c in REQUIRED_COLUMNS if table[c].null_count]
     if nulls:
         raise RejectedFile("nulls", f"{key}: null values in {nulls}")
@@ -143,13 +232,12 @@ def _check_values(key: str, batch_id: str, table: pa.Table) -> None:
         bad = pc.sum(pc.or_(pc.less(values, low), pc.greater(values, high))).as_py() or 0
         if bad:
             raise RejectedFile("out_of_range", f"{key}: {bad} {column} values outside [{low}, {high}]")
-    _check_times(key, table["ts"])
-    if table.num_rows != pc.count_distinct(table["ts"]).as_py():
-        raise RejectedFile("duplicate_timestamps", f"{key}: a timestamp appears more than once")
 
 
-def _check_times(key: str, ts: pa.ChunkedArray) -> None:
-    first, last = pc.min(ts).as_py(), pc.max(ts).as_py()
+def _check_times(key: str, micros: np.ndarray) -> None:
+    """Span and spacing of every reading's time (µs since the epoch, sorted in place)."""
+    micros.sort()
+    first, last = (datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(m)) for m in micros[[0, -1]])
     latest = datetime.now(UTC) + CLOCK_SKEW
     if last > latest:
         raise RejectedFile(
@@ -166,17 +254,41 @@ def _check_times(key: str, ts: pa.ChunkedArray) -> None:
             "too_long",
             f"{key}: readings span {last - first}, more than {MAX_BATCH_SPAN.days} days; one batch per file",
         )
+    gaps = np.diff(micros)
+    if (gaps == 0).any():
+        raise RejectedFile("duplicate_timestamps", f"{key}: a timestamp appears more than once")
+    closest = timedelta(microseconds=int(gaps.min())) if len(gaps) else MIN_READING_INTERVAL
+    if closest < MIN_READING_INTERVAL:
+        raise RejectedFile(
+            "too_dense",
+            f"{key}: two readings {closest.total_seconds() * 1000:g} ms apart; the contract takes at most "
+            f"one every {MIN_READING_INTERVAL.total_seconds() * 1000:g} ms (average faster signals first)",
+        )
 
 
-def parse_batch_file(key: str, data: bytes) -> BatchFile:
-    """Validate a landed file and return its rows in the lake's shape, or raise RejectedFile."""
+def parse_batch_file(key: str, source: Source) -> BatchFile:
+    """Validate a landed file, record batch by record batch; return it, or raise RejectedFile."""
     batch_id = batch_id_of(key)
-    table = _conform(key, _read(key, data))
-    _check_values(key, batch_id, table)
-    sha = hashlib.sha256(data).hexdigest()
-    rows = table.append_column("source_file", pa.array([key] * table.num_rows, pa.string()))
-    rows = rows.append_column("source_sha256", pa.array([sha] * table.num_rows, pa.string()))
-    return BatchFile(key=key, batch_id=batch_id, rows=rows.cast(BIOREACTOR_READINGS.arrow_schema))
+    stamps: list[np.ndarray] = []
+    head: pa.Table | None = None
+    for batch in _batches(key, source):
+        table = _conform(batch)
+        _check_values(key, batch_id, table)
+        stamps.append(table["ts"].cast(pa.int64()).to_numpy())
+        if head is None:
+            head = table.slice(0, PREVIEW_ROWS)
+    if head is None or not (micros := np.concatenate(stamps)).size:
+        raise RejectedFile("empty", f"{key}: the file has the right columns but no rows")
+    _check_times(key, micros)
+    sha256 = _sha256(source)
+    return BatchFile(
+        key=key,
+        batch_id=batch_id,
+        sha256=sha256,
+        readings=micros.size,
+        preview=_lake_rows(head, key, sha256),
+        source=source,
+    )
 
 
 def mark_processed(landing: LandingStore, key: str) -> str:

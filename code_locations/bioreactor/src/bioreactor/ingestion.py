@@ -6,15 +6,18 @@ ones are appended to the lake in one Iceberg commit, so the run leaves either al
 table or none. That commit is made on the table as the duplicate check read it: if another run
 committed in between, it is refused and the step is retried, so two runs of one batch that truly
 overlap still ingest it once (the later one finds it and quarantines its file as a `duplicate`).
-Files leave the waiting prefix only after the commit. A retry (a later run of the
-same uploads, or the step retried) finds a file whose exact rows an interrupted attempt committed
-and only moves it; outside a retry, rows already in the lake make the file a `duplicate`.
+Files leave the waiting prefix only after the commit. A retry (a later run of the same uploads,
+or the step retried) finds a file whose exact rows an interrupted attempt committed and only moves
+it; outside a retry, rows already in the lake make the file a `duplicate`. Each file is streamed to
+a local copy and read from it twice, to check and to commit, record batch by record batch.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,8 +42,9 @@ class Outcome:
     table: Table | None = None  # after this run's commit, if it made one
 
 
-def _parse(landing: LandingStore, key: str, partitions: Collection[str]) -> BatchFile:
-    batch = parse_batch_file(key, landing.read(key))
+def _parse(landing: LandingStore, key: str, partitions: Collection[str], local: Path) -> BatchFile:
+    landing.download(key, local)
+    batch = parse_batch_file(key, local)
     if batch.batch_id not in partitions:
         raise RejectedFile(
             "batch_mismatch", f"{key} is batch {batch.batch_id}; the run is for {sorted(partitions)}"
@@ -61,8 +65,7 @@ def _stored(table: Table, batch_ids: list[str]) -> dict[str, pa.Table]:
 
 def _already_in_lake(batch: BatchFile, stored: pa.Table, retry: bool) -> bool:
     """True for the retry of an attempt that committed this very file; RejectedFile otherwise."""
-    sha = batch.rows["source_sha256"][0].as_py()
-    if retry and pc.unique(stored["source_sha256"]).to_pylist() == [sha]:
+    if retry and pc.unique(stored["source_sha256"]).to_pylist() == [batch.sha256]:
         return True
     ingested_from = pc.unique(stored["source_file"]).to_pylist()
     raise RejectedFile(
@@ -79,14 +82,26 @@ def ingest_files(
     partitions: Collection[str],
     retry: bool,
 ) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="wharf-ingest-") as scratch:
+        return _ingest(landing, iceberg, keys, partitions, retry, Path(scratch))
+
+
+def _ingest(
+    landing: LandingStore,
+    iceberg: IcebergCatalogResource,
+    keys: Sequence[str],
+    partitions: Collection[str],
+    retry: bool,
+    scratch: Path,
+) -> Outcome:
     outcome = Outcome()
     parsed: dict[str, BatchFile] = {}
-    for key in keys:
+    for n, key in enumerate(keys):
         if not landing.exists(key):
             outcome.gone.append(key)
             continue
         try:
-            parsed[key] = _parse(landing, key, partitions)
+            parsed[key] = _parse(landing, key, partitions, scratch / f"{n}.parquet")
         except RejectedFile as rejection:
             outcome.rejected[key] = rejection
     table = iceberg.table(BIOREACTOR_READINGS)  # the snapshot the check reads and the commit asserts
@@ -102,7 +117,7 @@ def ingest_files(
     for key, reason in outcome.rejected.items():
         outcome.moved_to[key] = quarantine(landing, key, reason)
     if outcome.accepted:
-        rows = pa.concat_tables([batch.rows for batch in outcome.accepted.values()])
+        rows = (chunk for batch in outcome.accepted.values() for chunk in batch.rows())
         outcome.table = iceberg.append(BIOREACTOR_READINGS, rows, base=table)
     for key in [*outcome.accepted, *outcome.completed]:
         outcome.moved_to[key] = mark_processed(landing, key)

@@ -6,6 +6,7 @@ Every write is a single Iceberg commit, so a failed run never leaves half a part
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,9 @@ import pyarrow as pa
 from pydantic import Field
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+
+# What Transaction.append does per table, called per chunk so a large append is never whole in memory.
+from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.table import Table
 
 from wharf_shared.tables import IcebergTable
@@ -75,11 +79,23 @@ class IcebergCatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             table = catalog.load_table(spec.identifier)
         return table
 
-    def append(self, spec: IcebergTable, rows: pa.Table, base: Table | None = None) -> Table:
-        """Append `rows` in one commit. Given `base`, the table as a check read it, the commit is
-        refused (CommitFailedException) if another one landed since: what was checked still holds."""
+    def append(
+        self, spec: IcebergTable, rows: pa.Table | Iterable[pa.Table], base: Table | None = None
+    ) -> Table:
+        """Append `rows` (a table, or chunks of one written as they come) in one commit. Given `base`,
+        the table as a check read it, the commit is refused (CommitFailedException) if another one
+        landed since: what was checked still holds."""
         table = base or self.table(spec)
-        table.append(rows.select(spec.arrow_schema.names).cast(spec.arrow_schema))
+        chunks = [rows] if isinstance(rows, pa.Table) else rows
+        with table.transaction() as transaction, transaction.update_snapshot().fast_append() as snapshot:
+            for chunk in chunks:  # each chunk's data files are written, then forgotten: memory stays flat
+                for data_file in _dataframe_to_data_files(
+                    table_metadata=transaction.table_metadata,
+                    write_uuid=snapshot.commit_uuid,
+                    df=chunk.select(spec.arrow_schema.names).cast(spec.arrow_schema),
+                    io=table.io,
+                ):
+                    snapshot.append_data_file(data_file)
         return table
 
     def replace(self, spec: IcebergTable, rows: pa.Table, where: BooleanExpression) -> tuple[Table, bool]:

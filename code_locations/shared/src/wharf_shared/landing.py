@@ -7,6 +7,7 @@ would otherwise pay at load.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,8 @@ class _Backend(Protocol):
     def list(self, prefix: str) -> list[LandingObject]: ...
     def read(self, key: str) -> bytes: ...
     def write(self, key: str, data: bytes) -> None: ...
+    def download(self, key: str, path: Path) -> None: ...
+    def copy(self, key: str, new_key: str) -> None: ...
     def delete(self, key: str) -> None: ...
 
 
@@ -69,6 +72,16 @@ class _FolderBackend:
         partial.write_bytes(data)
         partial.replace(path)  # atomic, like an S3 PUT
 
+    def download(self, key: str, path: Path) -> None:
+        shutil.copyfile(self.root / key, path)
+
+    def copy(self, key: str, new_key: str) -> None:
+        target = self.root / new_key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        shutil.copyfile(self.root / key, partial)
+        partial.replace(target)
+
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
 
@@ -96,6 +109,12 @@ class _S3Backend:
 
     def write(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def download(self, key: str, path: Path) -> None:
+        self.client.download_file(self.bucket, key, str(path))  # streamed, in parts
+
+    def copy(self, key: str, new_key: str) -> None:
+        self.client.copy({"Bucket": self.bucket, "Key": key}, self.bucket, new_key)  # server side
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -138,6 +157,10 @@ class LandingStore(dg.ConfigurableResource):  # type: ignore[type-arg]
     def read(self, key: str) -> bytes:
         return self._store().read(key)
 
+    def download(self, key: str, path: Path) -> None:
+        """Stream `key` into the local file `path`: a large file never sits in memory whole."""
+        self._store().download(key, path)
+
     def exists(self, key: str) -> bool:
         return any(obj.key == key for obj in self._store().list(key))
 
@@ -145,8 +168,8 @@ class LandingStore(dg.ConfigurableResource):  # type: ignore[type-arg]
         self._store().write(key, data)
 
     def move(self, key: str, new_key: str) -> None:
-        """Copy then delete: the file is never absent from both places."""
-        self.write(new_key, self.read(key))
+        """Copy then delete: the file is never absent from both places, nor read into memory."""
+        self._store().copy(key, new_key)
         self._store().delete(key)
 
     def uri(self, key: str) -> str:

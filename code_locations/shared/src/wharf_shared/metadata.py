@@ -21,15 +21,17 @@ def _markdown_preview(rows: pa.Table) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(spec: IcebergTable, rows: pa.Table, table: Table, changed: bool = True) -> dict[str, Any]:
-    """Metadata for a commit of `rows` to `table`.
+def table_metadata(
+    spec: IcebergTable, rows: pa.Table, table: Table, changed: bool = True, rows_written: int | None = None
+) -> dict[str, Any]:
+    """Metadata for a commit of `rows` to `table` (or of `rows_written` rows that `rows` begins).
 
     One run may write many partitions and Dagster attaches the same metadata to each, so the
     run's figure is `rows_written`; `dagster/row_count` is the whole table after the commit.
     """
     schema = dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in rows.schema])
     metadata: dict[str, Any] = {
-        "rows_written": rows.num_rows if changed else 0,
+        "rows_written": (rows.num_rows if rows_written is None else rows_written) if changed else 0,
         "changed": changed,
         "dagster/column_schema": schema,
         "dagster/table_name": spec.trino_name,
