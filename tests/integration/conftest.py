@@ -28,7 +28,7 @@ from wharf_infra.native.dagster import instance_config, platform_env
 from wharf_infra.native.services import Postgres, s3_client
 
 FIRST, LAST = date(2025, 3, 1), date(2025, 3, 30)  # the weather backfill: 30 days
-LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate")
+LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate", "data_quality")
 TEST_DATABASE = "dagster_test"
 
 

@@ -120,3 +120,28 @@ def test_maintenance_compacts_before_expiring_snapshots() -> None:
     order = [node.name for node in table_maintenance.graph.nodes_in_topological_order]
     assert order == ["list_lake_tables", "compact_tables", "expire_snapshots"]
     assert weekly_table_maintenance.execution_timezone == "Europe/London"
+
+
+def test_the_models_bounds_are_the_batch_file_contracts() -> None:
+    """The dbt tests hold the models to what the contract lets in, so no accepted batch fails them."""
+    from datetime import timedelta
+
+    import yaml
+
+    from bioreactor.batch_files import MAX_BATCH_SPAN, max_readings
+
+    variables = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert variables["bioreactor_max_readings_per_5m"] == max_readings(timedelta(minutes=5))
+    assert variables["bioreactor_max_readings_per_batch"] == max_readings(MAX_BATCH_SPAN)
+
+
+def test_process_quality_tests_warn_and_store_their_failures_the_rest_block() -> None:
+    """A batch that passed the contract but ran badly is flagged and named, never blocking others."""
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    tests = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    warned = {name for name, node in tests.items() if node["config"]["severity"].lower() == "warn"}
+    assert warned == {"bioreactor_logging_gap"}
+    assert all(tests[name]["config"]["store_failures"] for name in warned)
+    assert (
+        tests["bioreactor_logging_gap"]["relation_name"] == '"lake"."data_quality"."bioreactor_logging_gap"'
+    )

@@ -1,8 +1,8 @@
--- Per-batch process statistics from the raw minute readings, and per channel the count of readings
+-- Per-batch process statistics from the raw readings, the longest logging gap, and per channel the count of readings
 -- outside the control limits (as the bioreactor location's channel statistics count them: a
 -- one-minute spike is an excursion even when its 5-minute average is not). Append-only like the
 -- batches themselves.
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns') }}
 
 with limits as (
     select
@@ -18,7 +18,11 @@ with limits as (
 ),
 
 readings as (
-    select * from {{ ref('stg_bioreactor') }}
+    select
+        *,
+        date_diff('millisecond', lag(reading_at) over (partition by batch_id order by reading_at), reading_at)
+            / 1e3 as gap_seconds
+    from {{ ref('stg_bioreactor') }}
     {% if is_incremental() %}
     where batch_id not in (select batch_id from {{ this }})
     {% endif %}
@@ -27,6 +31,7 @@ readings as (
 select
     r.batch_id,
     count(*) as readings,
+    coalesce(max(r.gap_seconds), 0) as longest_gap_seconds,
     avg(r.temperature_c) as temperature_mean_c,
     min(r.temperature_c) as temperature_min_c,
     max(r.temperature_c) as temperature_max_c,

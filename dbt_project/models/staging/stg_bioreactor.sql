@@ -1,4 +1,4 @@
--- One row per batch and minute, as the reactor logged it.
+-- One row per reading, as the reactor logged it.
 select
     batch_id,
     ts as reading_at,

@@ -25,6 +25,14 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def query(self, sql: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement and return every row (statements without rows return [])."""
+        return self._run(sql, params)[1]
+
+    def records(self, sql: str, params: tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
+        """Run one query and return its rows by column name."""
+        names, rows = self._run(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _run(self, sql: str, params: tuple[Any, ...] | None) -> tuple[list[str], list[tuple[Any, ...]]]:
         import trino
 
         auth = trino.auth.BasicAuthentication(self.user, self.password) if self.password else None
@@ -40,4 +48,5 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         ) as connection:
             cursor = connection.cursor()
             cursor.execute(sql, params)
-            return [tuple(row) for row in cursor.fetchall()]
+            rows = [tuple(row) for row in cursor.fetchall()]
+            return [column[0] for column in cursor.description or []], rows

@@ -1,0 +1,81 @@
+"""One batch that fails a data-quality test is named and blocks no other, on the stack's daemon.
+
+The batch meets the file contract but its logger was silent for two hours: the dbt test
+`bioreactor_logging_gap` (severity warn, failing rows stored) flags it. The models run it
+triggers is green and names it; the next batch's run is green too and reaches the mart.
+"""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+from conftest import START, eventually, landing_key, wait_for_runs
+
+from analytics.automation import bioreactor_models_job
+from bioreactor.generate import batch_table, to_parquet
+from wharf_infra.native.services import s3_client
+
+GAP, CLEAN = "DQ-GAP", "DQ-CLEAN"  # not B-IT-*: the nightly test counts those
+MINUTES, SILENT = (60, 180), 240  # readings from minute 60 to 179 are missing
+WAIT_S = 900
+CHECK = "bioreactor_logging_gap"
+
+
+def _batch(batch: str) -> pa.Table:
+    table = batch_table(batch, START, SILENT, seed=11)
+    if batch != GAP:
+        return table
+    return pa.concat_tables([table.slice(0, MINUTES[0]), table.slice(MINUTES[1])])
+
+
+def _land_and_model(batch: str, stack_instance: dg.DagsterInstance) -> dg.DagsterRun:
+    """Upload the batch; return the first models run the daemon created after its ingestion ended."""
+    after = time.time() - 1
+    s3_client().put_object(Bucket="landing", Key=landing_key(batch), Body=to_parquet(_batch(batch)))
+    ingest = wait_for_runs(stack_instance, [landing_key(batch)], after)[landing_key(batch)]
+    assert ingest.status == dg.DagsterRunStatus.SUCCESS
+    record = stack_instance.get_run_record_by_id(ingest.run_id)
+    assert record is not None and record.end_time is not None
+    ingested = datetime.fromtimestamp(record.end_time, UTC)
+
+    def finished_models_run() -> dg.DagsterRun | None:
+        runs = stack_instance.get_run_records(
+            dg.RunsFilter(job_name=bioreactor_models_job.name, created_after=ingested), ascending=True
+        )
+        return runs[0].dagster_run if runs and runs[0].dagster_run.is_finished else None
+
+    return eventually(f"a models run after {batch} landed", finished_models_run, WAIT_S, every_s=5)
+
+
+def _gap_check(stack_instance: dg.DagsterInstance, run: dg.DagsterRun) -> Any:
+    (evaluation,) = [
+        event.dagster_event.event_specific_data
+        for event in stack_instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        if event.dagster_event and event.dagster_event.event_specific_data.check_name == CHECK  # type: ignore[union-attr]
+    ]
+    return evaluation
+
+
+def test_a_batch_failing_a_quality_test_is_named_and_the_next_one_reaches_the_mart(
+    control_limits: dg.ExecuteInProcessResult, stack_instance: dg.DagsterInstance, resources: dict[str, Any]
+) -> None:
+    flagged = _land_and_model(GAP, stack_instance)
+    assert flagged.status == dg.DagsterRunStatus.SUCCESS, "a warn-level test does not fail the run"
+    check = _gap_check(stack_instance, flagged)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["failing_batches"].value == [GAP]
+    (row,) = check.metadata["failing_rows"].value
+    assert row["batch_id"] == GAP and row["longest_gap_seconds"] == (MINUTES[1] - MINUTES[0] + 1) * 60
+
+    following = _land_and_model(CLEAN, stack_instance)
+    assert following.status == dg.DagsterRunStatus.SUCCESS
+    assert _gap_check(stack_instance, following).metadata["failing_batches"].value == [GAP]
+    overview = resources["trino"].query(
+        "select batch_id, readings, longest_gap_seconds from marts.analytics.mart_bioreactor_overview "
+        "where batch_id in (?, ?) order by batch_id",
+        (CLEAN, GAP),
+    )
+    gap_seconds = (MINUTES[1] - MINUTES[0] + 1) * 60
+    assert overview == [(CLEAN, SILENT, 60), (GAP, SILENT - (MINUTES[1] - MINUTES[0]), gap_seconds)]
