@@ -100,12 +100,16 @@ test-cluster: install ## Cluster tier: `make cluster TARGET=kwok`, checks on wha
 test-integration: dbt-manifest ## Integration tier: the data path on the native stack (started if not running)
 	$(PYTEST) -m integration
 
+.PHONY: test-faults
+test-faults: dbt-manifest ## Fault tier: each native service stopped mid-burst and mid-dbt-build, one at a time, with recovery times
+	$(PYTEST) -m faults
+
 .PHONY: smoke
 smoke: dbt-manifest ## Smoke suite: WHARF_SMOKE_TARGET, else the cluster `make cluster` brought up, else the native stack
 	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(wildcard $(call SMOKE_TARGET_FILE,$(TARGET))))" $(PYTEST) -m smoke
 
 .PHONY: bench
-bench: dbt-manifest ## Benchmarks that print figures: load times; landing tick vs history; backfills, re-runs and landing bursts on the native stack
+bench: dbt-manifest ## Benchmarks that print figures: load times; landing tick vs history; backfills and re-runs; landing latency (singles, a site's burst, 1M and 10M readings) on the native stack
 	$(RUN) python tests/bench/load_time.py
 	$(RUN) python -W ignore tests/bench/landing_tick.py
 	$(RUN) python -W ignore tests/bench/backfill.py

@@ -20,10 +20,12 @@ def _stack_pids() -> list[int]:
 
 
 class PeakMemory:
-    """Samples the summed RSS of the stack's processes (and their children) twice a second."""
+    """Samples the summed RSS of the stack's processes (and their children) twice a second, and the
+    largest RSS of one run's process (`dagster api execute_run`)."""
 
     def __init__(self) -> None:
         self.peak = 0
+        self.run_peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -33,7 +35,10 @@ class PeakMemory:
             for pid in _stack_pids():
                 try:
                     process = psutil.Process(pid)
-                    total += sum(p.memory_info().rss for p in (process, *process.children(recursive=True)))
+                    family = (process, *process.children(recursive=True))
+                    total += sum(p.memory_info().rss for p in family)
+                    runs = [p.memory_info().rss for p in family if "execute_run" in p.cmdline()]
+                    self.run_peak = max(self.run_peak, *runs, 0)
                 except psutil.Error:
                     continue
             self.peak = max(self.peak, total)

@@ -8,18 +8,19 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import dagster as dg
+import psutil
 import pyarrow as pa
 import pytest
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
-from bioreactor.assets import bioreactor_readings
 from bioreactor.generate import bad_file, batch_table, to_parquet
-from bioreactor.sensors import ingest_job
+from bioreactor.sensors import ingest_job, landing_keys
 from weather.cities import CITIES
 from weather.source import WeatherSource
 from wharf_infra.contract.facts import BUCKETS
@@ -185,13 +186,6 @@ def landing_key(batch: str) -> str:
     return f"bioreactor/{batch}.parquet"
 
 
-def landing_keys_of(run: dg.DagsterRun) -> list[str]:
-    """The landing keys an ingest run was given (one run may carry a burst of files)."""
-    config: dict[str, Any] = dict(run.run_config)
-    keys: list[str] = config["ops"][bioreactor_readings.node_def.name]["config"]["keys"]
-    return keys
-
-
 T = TypeVar("T")
 
 
@@ -215,13 +209,24 @@ def wait_for_runs(instance: dg.DagsterInstance, keys: list[str], after: float) -
         for record in instance.get_run_records(dg.RunsFilter(job_name=ingest_job.name)):
             if record.create_timestamp.timestamp() < after:
                 continue
-            for key in landing_keys_of(record.dagster_run):
+            for key in landing_keys(record.dagster_run):
                 if key in keys and key not in runs:
                     runs[key] = record.dagster_run
         if len(runs) == len(keys) and all(r.is_finished for r in runs.values()):
             return runs
         time.sleep(5)
     raise AssertionError(f"the daemon did not finish runs for {keys} within {TIMEOUT_S} s")
+
+
+def code_servers(daemon: int, location: str) -> list[psutil.Process]:
+    """The daemon's code servers of `location` (the webserver's are left alone)."""
+    servers = []
+    for child in psutil.Process(daemon).children(recursive=True):
+        with suppress(psutil.NoSuchProcess):
+            args = child.cmdline()
+            if "--location-name" in args and args[args.index("--location-name") + 1] == location:
+                servers.append(child)
+    return servers
 
 
 def quarantine_reason(batch: str) -> dict[str, Any]:

@@ -46,7 +46,10 @@ def _land_and_model(batch: str, stack_instance: dg.DagsterInstance) -> dg.Dagste
         )
         return runs[0].dagster_run if runs and runs[0].dagster_run.is_finished else None
 
-    return eventually(f"a models run after {batch} landed", finished_models_run, WAIT_S, every_s=5)
+    run: dg.DagsterRun = eventually(
+        f"a models run after {batch} landed", finished_models_run, WAIT_S, every_s=5
+    )
+    return run
 
 
 def _gap_check(stack_instance: dg.DagsterInstance, run: dg.DagsterRun) -> Any:

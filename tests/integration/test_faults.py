@@ -1,14 +1,217 @@
-"""A fault: Nessie down while a run executes gives a failed run, a clear error, no partial commit;
-after Nessie is back, the re-run converges to the tables an undisturbed run gives."""
+"""The fault tier: each service the data path depends on goes away in the middle of the work.
 
-from datetime import date
+One service at a time is stopped for `DOWN_S` and started again — Postgres, MinIO, Nessie, Trino,
+Marquez, the Dagster daemon, a code server — while a burst of landed files is being ingested, and
+while the dbt build a batch triggers is running. After each: every file ended ingested once or
+quarantined with its reason, no Iceberg table holds a partial or doubled batch, no run stays
+unfinished (run monitoring), and the marts equal a recomputation from the raw readings. The time
+to recover, from the restart until all of that holds, is printed. Whatever the outage took down
+besides (a daemon that exited while Postgres was gone) is started again, as Kubernetes restarts a
+pod, and named in the figure line. A service that stays down fails the wait naming it.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
+import pytest
+from conftest import MINUTES, START, code_servers, eventually, landing_key, quarantine_reason
 
+from analytics.automation import bioreactor_models_job
+from bioreactor.generate import bad_file, batch_table, to_parquet
+from bioreactor.sensors import ingest_job
 from weather.source import WeatherSource
-from wharf_infra.native.services import Nessie
+from wharf_infra.native import __main__ as stack_cli
+from wharf_infra.native import processes
+from wharf_infra.native.dagster import Dagster
+from wharf_infra.native.services import Marquez, Minio, Nessie, Postgres, Service, Trino, s3_client
 from wharf_infra.native.settings import settings
+
+pytestmark = pytest.mark.faults
+
+DOWN_S = 15
+RECOVER_S = 900
+BURST = 8  # good files per burst, and one corrupt one
+UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+@dataclass(frozen=True)
+class Fault:
+    stop: Callable[[], None]
+    start: Callable[[], None]
+
+
+def _kill_code_servers(location: str) -> None:
+    daemon = processes.running_pid("dagster-daemon")
+    assert daemon is not None, "the stack's daemon is not running"
+    servers = code_servers(daemon, location)
+    assert servers, f"the daemon has no {location} code server"
+    for server in servers:
+        server.kill()
+
+
+def _stop_daemon() -> None:
+    processes.stop("dagster-daemon")
+
+
+def _fault(service: str, location: str) -> Fault:
+    """How to take `service` away and bring it back (a killed code server the daemon restarts)."""
+    if service == "code-server":
+        return Fault(stop=lambda: _kill_code_servers(location), start=lambda: None)
+    if service == "dagster-daemon":
+        return Fault(stop=_stop_daemon, start=Dagster().up)
+    native: dict[str, Callable[[], Service]] = {
+        "postgres": Postgres,
+        "minio": Minio,
+        "nessie": Nessie,
+        "trino": Trino,
+        "marquez": Marquez,
+    }
+    instance = native[service]()
+    return Fault(stop=instance.down, start=instance.up)
+
+
+SERVICES = ["postgres", "minio", "nessie", "trino", "marquez", "dagster-daemon", "code-server"]
+
+
+def _outage(service: str, location: str) -> tuple[float, list[str]]:
+    """Stop `service` for DOWN_S, start it again; return when it was back and what else restarted."""
+    fault = _fault(service, location)
+    fault.stop()
+    time.sleep(DOWN_S)
+    fault.start()
+    back = time.monotonic()
+    restarted = [s.name for s in stack_cli.services() if not s.healthy()]
+    stack_cli.ensure_up()
+    return back, restarted
+
+
+def _runs(instance: dg.DagsterInstance, job: str, after: datetime) -> list[dg.DagsterRun]:
+    records = instance.get_run_records(dg.RunsFilter(job_name=job, created_after=after), ascending=True)
+    return [r.dagster_run for r in records]
+
+
+def _all_finished(instance: dg.DagsterInstance, after: datetime) -> bool:
+    return not [
+        run
+        for job in (ingest_job.name, bioreactor_models_job.name)
+        for run in _runs(instance, job, after)
+        if run.status in UNFINISHED
+    ]
+
+
+def _waiting(keys: list[str]) -> list[str]:
+    listed = s3_client().list_objects_v2(Bucket="landing", Prefix="bioreactor/").get("Contents", [])
+    return sorted(set(keys) & {o["Key"] for o in listed})
+
+
+def _report(capsys: pytest.CaptureFixture[str], what: str, back: float, restarted: list[str]) -> None:
+    also = f"; restarted besides: {', '.join(restarted)}" if restarted else ""
+    with capsys.disabled():
+        print(f"\n  fault: {what}: recovered {time.monotonic() - back:.0f} s after the restart{also}")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_burst_of_files_survives_a_service_going_away(
+    service: str,
+    stack_instance: dg.DagsterInstance,
+    resources: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    batches = [f"FAULT-{service}-{n}" for n in range(BURST)]
+    corrupt = f"FAULT-{service}-corrupt"
+    keys = [landing_key(b) for b in (*batches, corrupt)]
+    after = datetime.now(UTC)
+    s3 = s3_client()
+    for batch in batches:
+        s3.put_object(
+            Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 3))
+        )
+    s3.put_object(Bucket="landing", Key=landing_key(corrupt), Body=bad_file("corrupt", corrupt, START, 3))
+    eventually(
+        "an ingest run of the burst starts",
+        lambda: [
+            r
+            for r in _runs(stack_instance, ingest_job.name, after)
+            if r.status == dg.DagsterRunStatus.STARTED
+        ],
+        RECOVER_S,
+        every_s=0.2,
+    )
+    back, restarted = _outage(service, "bioreactor")
+    eventually(f"the burst leaves bioreactor/ after {service} is back", lambda: not _waiting(keys), RECOVER_S)
+    eventually(
+        f"every run finishes after {service} is back", lambda: _all_finished(stack_instance, after), RECOVER_S
+    )
+    _report(capsys, f"{service} down {DOWN_S} s mid-burst", back, restarted)
+
+    assert quarantine_reason(corrupt)["reason"] == "corrupt"
+    stored = dict(
+        (batch, (rows, files))
+        for batch, rows, files in resources["trino"].query(
+            "select batch_id, count(*), count(distinct source_sha256) from lake.raw.bioreactor_readings "
+            "where batch_id like ? group by batch_id",
+            (f"FAULT-{service}-%",),
+        )
+    )
+    for batch in batches:  # in the lake once and whole, or quarantined with its reason: never both
+        if batch in stored:
+            assert stored[batch] == (MINUTES, 1), batch
+        else:
+            assert quarantine_reason(batch)["reason"], batch
+
+
+def _marts_equal_the_raw_readings(resources: dict[str, Any]) -> None:
+    query = resources["trino"].query
+    raw = set(query("select batch_id, count(*) from lake.raw.bioreactor_readings group by batch_id"))
+    assert set(query("select batch_id, readings from marts.analytics.mart_bioreactor_overview")) == raw
+    assert set(query("select batch_id, readings from marts.analytics.fact_bioreactor_batch_stats")) == raw
+    downsampled = (
+        "select batch_id, sum(readings) from lake.intermediate.int_bioreactor_downsample_5m group by 1"
+    )
+    assert set(query(downsampled)) == raw
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_dbt_build_survives_a_service_going_away(
+    service: str,
+    control_limits: dg.ExecuteInProcessResult,
+    stack_instance: dg.DagsterInstance,
+    instance: dg.DagsterInstance,
+    resources: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from analytics.definitions import defs
+
+    batch = f"FAULT-DBT-{service}"
+    after = datetime.now(UTC)
+    s3_client().put_object(
+        Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 5))
+    )
+    eventually(
+        "the models run the batch triggers starts",
+        lambda: [
+            r
+            for r in _runs(stack_instance, bioreactor_models_job.name, after)
+            if r.status == dg.DagsterRunStatus.STARTED
+        ],
+        RECOVER_S,
+        every_s=0.2,
+    )
+    time.sleep(5)  # into the build: dbt has compiled and queries Trino
+    back, restarted = _outage(service, "analytics")
+    eventually(
+        f"every run finishes after {service} is back", lambda: _all_finished(stack_instance, after), RECOVER_S
+    )
+    # Whatever the interrupted build left, the next build converges (the nightly one, run here).
+    job = defs.resolve_job_def(bioreactor_models_job.name)
+    assert job.execute_in_process(instance=instance, resources=resources).success
+    _report(capsys, f"{service} down {DOWN_S} s mid-dbt-build", back, restarted)
+    _marts_equal_the_raw_readings(resources)
+
 
 DAY = date(2025, 5, 10)
 PARTITION = f"berlin|{DAY}"

@@ -18,7 +18,7 @@ from typing import Any
 
 import dagster as dg
 import psutil
-from conftest import MINUTES, START, eventually, landing_key, wait_for_runs
+from conftest import MINUTES, START, code_servers, eventually, landing_key, wait_for_runs
 from dagster._core.test_utils import create_run_for_test
 
 from bioreactor.assets import BATCHES
@@ -45,17 +45,6 @@ def _runs_of_batch(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     return [r.dagster_run for r in records if FILE_TAG_PREFIX + BATCH in r.dagster_run.tags]
 
 
-def _code_servers(daemon: int) -> list[psutil.Process]:
-    """The daemon's code servers of the bioreactor location (the webserver's are left alone)."""
-    servers = []
-    for child in psutil.Process(daemon).children(recursive=True):
-        with suppress(psutil.NoSuchProcess):
-            args = child.cmdline()
-            if "--location-name" in args and args[args.index("--location-name") + 1] == LOCATION:
-                servers.append(child)
-    return servers
-
-
 @contextmanager
 def _code_servers_killed(daemon: int) -> Iterator[list[int]]:
     """Kills the daemon's bioreactor code servers as soon as they appear, until the block ends;
@@ -65,7 +54,7 @@ def _code_servers_killed(daemon: int) -> Iterator[list[int]]:
 
     def kill() -> None:
         while not stop.is_set():
-            for server in _code_servers(daemon):
+            for server in code_servers(daemon, LOCATION):
                 with suppress(psutil.NoSuchProcess):
                     server.kill()
                     killed.append(server.pid)

@@ -96,6 +96,7 @@ def bioreactor_readings(
         metadata={
             "files": len(config.keys),
             "accepted": len(outcome.accepted) + len(outcome.completed),
+            **{f"{step}_seconds": round(seconds, 3) for step, seconds in outcome.seconds.items()},
             "quarantined": dg.MetadataValue.json(
                 {
                     key: {"reason": r.reason, "message": str(r), "as": landing.uri(outcome.moved_to[key])}

@@ -15,6 +15,7 @@ a local copy and read from it twice, to check and to commit, record batch by rec
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class Outcome:
     gone: list[str] = field(default_factory=list)  # no longer waiting: an earlier run finished it
     moved_to: dict[str, str] = field(default_factory=dict)  # landing key -> where it went
     table: Table | None = None  # after this run's commit, if it made one
+    seconds: dict[str, float] = field(default_factory=dict)  # where the time went: read, commit, move
 
 
 def _parse(landing: LandingStore, key: str, partitions: Collection[str], local: Path) -> BatchFile:
@@ -95,6 +97,7 @@ def _ingest(
     scratch: Path,
 ) -> Outcome:
     outcome = Outcome()
+    clock = time.monotonic()
     parsed: dict[str, BatchFile] = {}
     for n, key in enumerate(keys):
         if not landing.exists(key):
@@ -116,9 +119,12 @@ def _ingest(
             outcome.rejected[key] = rejection
     for key, reason in outcome.rejected.items():
         outcome.moved_to[key] = quarantine(landing, key, reason)
+    outcome.seconds["read"], clock = time.monotonic() - clock, time.monotonic()
     if outcome.accepted:
         rows = (chunk for batch in outcome.accepted.values() for chunk in batch.rows())
         outcome.table = iceberg.append(BIOREACTOR_READINGS, rows, base=table)
+    outcome.seconds["commit"], clock = time.monotonic() - clock, time.monotonic()
     for key in [*outcome.accepted, *outcome.completed]:
         outcome.moved_to[key] = mark_processed(landing, key)
+    outcome.seconds["move"] = time.monotonic() - clock
     return outcome

@@ -16,6 +16,7 @@ batch are ingested one after the other: the first is accepted, the next is a `du
 """
 
 import hashlib
+from typing import Any
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -30,7 +31,7 @@ from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 from wharf_shared.landing import LandingObject, LandingStore
 
 MAX_FILES_PER_RUN = 100
-MAX_BYTES_PER_RUN = 256 * 2**20  # a run holds its files in memory until their one commit
+MAX_BYTES_PER_RUN = 256 * 2**20  # a run keeps local copies of its files until their one commit
 MAX_SINGLE_RUNS_PER_TICK = 50
 MAX_ATTEMPTS = 3
 INGEST_PRIORITY = "10"  # the run queue starts higher priorities first; other runs have 0
@@ -97,9 +98,16 @@ def _request(files: list[tuple[LandingObject, str]], runs: int, failed: int) -> 
     )
 
 
+def landing_keys(run: dg.DagsterRun) -> list[str]:
+    """The landing keys an ingest run was given (one run may carry a burst of files)."""
+    config: dict[str, Any] = dict(run.run_config)
+    keys: list[str] = config["ops"][bioreactor_readings.node_def.name]["config"]["keys"]
+    return keys
+
+
 @dg.sensor(
     job=ingest_job,
-    minimum_interval_seconds=15,  # a tick lists only what waits: cheap
+    minimum_interval_seconds=5,  # the daemon's fastest; a tick lists only what waits: cheap
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Ingests every file waiting under landing/bioreactor/, retrying failed runs.",
 )
