@@ -46,3 +46,37 @@ def test_a_duplicate_upload_is_quarantined_and_adds_no_row(
         "select count(*) from lake.raw.bioreactor_readings where batch_id = ?", (GOOD[0],)
     )
     assert count == [(MINUTES,)]
+
+
+def test_files_pandas_and_polars_wrote_land_from_any_folder(
+    stack: dict[str, str], stack_instance: dg.DagsterInstance, resources: dict[str, Any]
+) -> None:
+    """Both write strings as large_string (a categorical as a dictionary); a folder only organises."""
+    import io
+
+    import pandas as pd
+    import polars as pl
+
+    frame = good_batch(GOOD[0]).to_pandas()
+    written = {}
+    for batch, key in (
+        ("PD-IT", "bioreactor/PD-IT.parquet"),
+        ("PL-IT", "bioreactor/2025/line-a/PL-IT.parquet"),
+    ):
+        sink = io.BytesIO()
+        ours = frame.assign(batch_id=pd.Categorical([batch] * len(frame)))
+        if batch == "PD-IT":
+            ours.to_parquet(sink, index=False)
+        else:
+            pl.from_pandas(ours.astype({"batch_id": str})).write_parquet(sink)
+        written[key] = sink.getvalue()
+    after = time.time() - 1
+    for key, data in written.items():
+        s3_client().put_object(Bucket="landing", Key=key, Body=data)
+    runs = wait_for_runs(stack_instance, list(written), after)
+    assert {run.status for run in runs.values()} == {dg.DagsterRunStatus.SUCCESS}
+    rows = resources["trino"].query(
+        "select batch_id, count(*) from lake.raw.bioreactor_readings "
+        "where batch_id in ('PD-IT', 'PL-IT') group by batch_id order by 1"
+    )
+    assert rows == [("PD-IT", MINUTES), ("PL-IT", MINUTES)]
