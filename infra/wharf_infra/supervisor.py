@@ -8,15 +8,17 @@ and stops what an earlier one started.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 
 class ProcessError(RuntimeError):
@@ -35,6 +37,17 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _family(pid: int) -> list[psutil.Process]:
+    """`pid`, its descendants and the members of its process group."""
+    leader = psutil.Process(pid)
+    family = {leader, *leader.children(recursive=True)}
+    for process in psutil.process_iter():
+        with suppress(psutil.NoSuchProcess, ProcessLookupError):
+            if os.getpgid(process.pid) == pid:
+                family.add(process)
+    return list(family)
 
 
 @dataclass(frozen=True)
@@ -82,18 +95,22 @@ class Supervisor:
         return process.pid
 
     def stop(self, name: str, timeout: float = 30.0) -> bool:
-        """Stop the process group (TERM, then KILL); return whether one was running."""
+        """Stop the process, its group and every descendant, even one that left the group (Dagster's
+        code servers start in sessions of their own): TERM, up to `timeout` to exit, then KILL.
+        Return whether one was running."""
         pid = self.running_pid(name)
         if pid is None:
             return False
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                break
-            time.sleep(0.3)
-        else:
-            os.killpg(pid, signal.SIGKILL)
+        family = _family(pid)
+        for process in family:
+            with suppress(psutil.NoSuchProcess):
+                process.terminate()
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        for process in alive:
+            with suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(alive, timeout=10)
+        _alive(pid)  # reap it, if it is our child
         self.pid_file(name).unlink(missing_ok=True)
         return True
 
