@@ -28,6 +28,10 @@ RUN_JOB_TTL_SECONDS = 3600
 CODE_ENV_CONFIGMAP = "wharf-code-env"
 WEBSERVER_SERVICE = f"{RELEASE}-dagster-webserver"
 WEBSERVER_PORT = 80
+# The accounts Dagster's pods run as: the webserver, daemon and migrations as the first; the code
+# servers and the run pods they launch (`includeConfigInLaunchedRuns`) as the second. On S3 the
+# Dagster IAM role trusts exactly these.
+SERVICE_ACCOUNTS = (RELEASE, f"{RELEASE}-user-code")
 
 
 @dataclass(frozen=True)
@@ -196,10 +200,11 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
     }
     if "dagster" in args.store.service_account_annotations:
         annotations = args.store.service_account_annotations["dagster"]
-        values["serviceAccount"] = {"create": True, "name": "dagster", "annotations": annotations}
+        server, user_code = SERVICE_ACCOUNTS
+        values["serviceAccount"] = {"create": True, "name": server, "annotations": annotations}
         values["dagster-user-deployments"]["serviceAccount"] = {
             "create": True,
-            "name": "dagster-user-code",
+            "name": user_code,
             "annotations": annotations,
         }
     return deep_merge(instance_values(args.instance), values)

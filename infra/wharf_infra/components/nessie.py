@@ -21,6 +21,8 @@ from wharf_infra.versions import versions
 
 RELEASE, PORT = NESSIE_SERVICE
 WAREHOUSE_KEY = f"nessie.catalog.warehouses.{WAREHOUSE}"
+# The accounts Nessie's pods run as: on S3, its IAM role trusts exactly these (see s3.py).
+SERVICE_ACCOUNTS = (RELEASE,)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,11 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
         "advancedConfig": settings,
     }
     if "nessie" in args.store.service_account_annotations:
-        values["serviceAccount"] = {"annotations": args.store.service_account_annotations["nessie"]}
+        values["serviceAccount"] = {
+            "create": True,
+            "name": SERVICE_ACCOUNTS[0],
+            "annotations": args.store.service_account_annotations["nessie"],
+        }
     return values
 
 

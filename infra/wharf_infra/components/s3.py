@@ -12,11 +12,17 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from wharf_infra.components import dagster, nessie, trino
 from wharf_infra.components.object_store import ObjectStoreFacts
 from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, s3_policy
 
-# The Kubernetes ServiceAccount each service's pods run as (chart defaults for release names).
-SERVICE_ACCOUNTS = {"nessie": "nessie", "trino": "trino", "dagster": "dagster"}
+# Each service's role is trusted by every account its component's pods run as, as that component
+# declares them: an annotated account missing here is refused by STS (tests/infra/test_irsa.py).
+SERVICE_ACCOUNTS: dict[str, tuple[str, ...]] = {
+    "nessie": nessie.SERVICE_ACCOUNTS,
+    "trino": trino.SERVICE_ACCOUNTS,
+    "dagster": dagster.SERVICE_ACCOUNTS,
+}
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,8 @@ class S3Args:
     oidc_provider_url: pulumi.Input[str]
 
 
-def _trust_policy(provider: list[str], namespace: str, account: str) -> str:
-    """Only this ServiceAccount of this namespace, through the cluster's OIDC provider."""
+def _trust_policy(provider: list[str], namespace: str, accounts: tuple[str, ...]) -> str:
+    """Only these ServiceAccounts of this namespace, through the cluster's OIDC provider."""
     provider_arn, provider_url = provider
     issuer = provider_url.removeprefix("https://")
     return json.dumps(
@@ -42,7 +48,7 @@ def _trust_policy(provider: list[str], namespace: str, account: str) -> str:
                     "Action": "sts:AssumeRoleWithWebIdentity",
                     "Condition": {
                         "StringEquals": {
-                            f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
+                            f"{issuer}:sub": [f"system:serviceaccount:{namespace}:{a}" for a in accounts],
                             f"{issuer}:aud": "sts.amazonaws.com",
                         }
                     },
@@ -83,7 +89,7 @@ class S3Store(pulumi.ComponentResource):
                 f"role-{service}",
                 assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
                     functools.partial(
-                        _trust_policy, namespace=args.namespace, account=SERVICE_ACCOUNTS[service]
+                        _trust_policy, namespace=args.namespace, accounts=SERVICE_ACCOUNTS[service]
                     )
                 ),
                 opts=child,

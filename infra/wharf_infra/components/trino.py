@@ -24,6 +24,8 @@ from wharf_infra.contract.endpoints import TRINO_SERVICE, Endpoints
 from wharf_infra.versions import versions
 
 RELEASE, PORT = TRINO_SERVICE
+# The accounts Trino's pods (coordinator, workers) run as: on S3, its IAM role trusts exactly these.
+SERVICE_ACCOUNTS = (RELEASE,)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
     if "trino" in args.store.service_account_annotations:
         values["serviceAccount"] = {
             "create": True,
-            "name": "trino",
+            "name": SERVICE_ACCOUNTS[0],
             "annotations": args.store.service_account_annotations["trino"],
         }
     return values
