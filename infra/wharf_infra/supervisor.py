@@ -114,6 +114,19 @@ class Supervisor:
         self.pid_file(name).unlink(missing_ok=True)
         return True
 
+    def leftovers(self) -> list[str]:
+        """Processes still working in or on this state folder (cwd or arguments), as `pid cmdline`:
+        after every service stopped, there should be none."""
+        root = str(self.state_dir.resolve())
+        found = []
+        for process in psutil.process_iter(["pid", "cmdline", "cwd"]):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if process.pid != os.getpid() and (
+                root in cmdline or (process.info["cwd"] or "").startswith(root)
+            ):
+                found.append(f"{process.pid} {cmdline}")
+        return found
+
     def log_tail(self, name: str, lines: int = 15) -> str:
         log = self.log(name)
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""

@@ -25,6 +25,7 @@ from weather.cities import CITIES
 from weather.source import WeatherSource
 from wharf_infra.contract.facts import BUCKETS
 from wharf_infra.native import __main__ as stack_cli
+from wharf_infra.native import processes
 from wharf_infra.native.dagster import instance_config, platform_env
 from wharf_infra.native.services import Postgres, s3_client
 
@@ -80,6 +81,8 @@ def stack() -> Iterator[dict[str, str]]:
             os.environ[key] = value
     if started_here:
         stack_cli.down()
+        left = processes.leftovers()
+        assert not left, f"the stack's stop left processes running: {left}"
 
 
 @pytest.fixture(scope="session")

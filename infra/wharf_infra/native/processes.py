@@ -29,8 +29,13 @@ def stop(service: str, timeout: float = 30.0) -> bool:
     return _supervisor().stop(service, timeout)
 
 
+def leftovers() -> list[str]:
+    """The stack's processes still running (`pid cmdline`): none once the stack is down."""
+    return _supervisor().leftovers()
+
+
 def wait_until(service: str, check: Callable[[], bool], timeout: float, watch_process: bool = True) -> None:
     _supervisor().wait_until(service, check, timeout, watch_process)
 
 
-__all__ = ["StackError", "http_get", "http_ok", "running_pid", "start", "stop", "wait_until"]
+__all__ = ["StackError", "http_get", "http_ok", "leftovers", "running_pid", "start", "stop", "wait_until"]
