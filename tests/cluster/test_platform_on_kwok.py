@@ -93,6 +93,8 @@ def cluster() -> Iterator[Cluster]:
     for step in destroy_steps(state)[1:]:  # the control plane stops even when a test failed
         step.run(state.env())
     assert not any(ControlPlane(state.root).running().values())
+    left = ControlPlane(state.root).supervisor.leftovers()
+    assert not left, f"the control plane's stop left processes running: {left}"
 
 
 def test_every_stored_workload_meets_the_policy(cluster: Cluster) -> None:
