@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from wharf_infra.paths import REPO_ROOT
 from wharf_infra.render import STACKS
 from wharf_infra.toolchain import helm
 
@@ -88,3 +90,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
 def stack(request: pytest.FixtureRequest, rendered: dict[str, Rendered]) -> Rendered:
     result: Rendered = rendered[request.param]
     return result
+
+
+def locked_version(package: str) -> str:
+    """The version of `package` in uv.lock: what the workspace and its images install."""
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    return str(next(p["version"] for p in lock["package"] if p["name"] == package))

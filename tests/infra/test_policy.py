@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Rendered
+from conftest import Rendered, locked_version
 
 from wharf_infra.paths import HELM_DIR, INFRA_DIR
 from wharf_infra.policy import (
@@ -44,7 +44,7 @@ def test_chart_images_are_pinned_and_none_is_bitnami(stack: Rendered) -> None:
         assert ":latest" not in text and "tag: latest" not in text, release["name"]
     dagster = stack.releases()["dagster"]["values"]
     for component in ("dagsterWebserver", "dagsterDaemon"):
-        assert dagster[component]["image"]["tag"] == "1.13.27"
+        assert dagster[component]["image"]["tag"] == locked_version("dagster")
     for deployment in dagster["dagster-user-deployments"]["deployments"]:
         assert re.fullmatch(r"c-[0-9a-f]{16}", deployment["image"]["tag"])
 

@@ -42,6 +42,6 @@ def test_stop_ends_the_service_its_group_and_what_left_the_group(tmp_path: Path)
 
 def _running(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False

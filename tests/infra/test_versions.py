@@ -2,12 +2,11 @@
 
 import re
 import tarfile
-import tomllib
 
 import pytest
+from conftest import locked_version
 from upstream import upstream_dir
 
-from wharf_infra.paths import REPO_ROOT
 from wharf_infra.toolchain import TOOLS, WRAPPERS, GoTool
 from wharf_infra.versions import versions
 
@@ -20,11 +19,6 @@ def _major_minor(version: str) -> str:
     return ".".join(version.split("-")[0].split(".")[:2])
 
 
-def _dagster_package() -> str:
-    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
-    return str(next(p["version"] for p in lock["package"] if p["name"] == "dagster"))
-
-
 def test_native_stack_runs_the_cluster_versions() -> None:
     """Where the native stack pins a version of its own; Trino, Nessie and Marquez take the image's
     version by construction, and what they really run is checked from their own answers and
@@ -34,8 +28,8 @@ def test_native_stack_runs_the_cluster_versions() -> None:
     pairs = {
         # service: (on the cluster, natively)
         "postgres": (_major_minor(v.image_version("postgres")), _major_minor(v.native["postgres"])),
-        "dagster": (v.image_version("dagster"), _dagster_package()),
-        "dagster chart": (v.chart("dagster").version, _dagster_package()),
+        "dagster": (v.image_version("dagster"), locked_version("dagster")),
+        "dagster chart": (v.chart("dagster").version, locked_version("dagster")),
         "minio": (v.image_version("minio"), v.native["minio"]),
     }
     differing = {name: pair for name, pair in pairs.items() if pair[0] != pair[1]}
@@ -73,6 +67,4 @@ def test_each_toolchain_wrapper_builds_the_version_versions_toml_pins(tool: GoTo
 
 
 def test_the_kubernetes_sdk_is_the_provider_version_the_kwok_target_builds() -> None:
-    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
-    sdk = next(p["version"] for p in lock["package"] if p["name"] == "pulumi-kubernetes")
-    assert f"v{sdk}" == versions().toolchain["pulumi-kubernetes"]
+    assert "v" + locked_version("pulumi-kubernetes") == versions().toolchain["pulumi-kubernetes"]
