@@ -98,6 +98,16 @@ def _runs(instance: dg.DagsterInstance, job: str, after: datetime) -> list[dg.Da
     return [r.dagster_run for r in records]
 
 
+def _until_started(instance: dg.DagsterInstance, job: str, after: datetime, what: str) -> None:
+    started = dg.DagsterRunStatus.STARTED
+    eventually(
+        f"{what} starts",
+        lambda: [r for r in _runs(instance, job, after) if r.status == started],
+        RECOVER_S,
+        0.2,
+    )
+
+
 def _all_finished(instance: dg.DagsterInstance, after: datetime, *jobs: str) -> bool:
     return not [run for job in jobs for run in _runs(instance, job, after) if run.status in UNFINISHED]
 
@@ -131,16 +141,7 @@ def test_a_burst_of_files_survives_a_service_going_away(
             Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 3))
         )
     s3.put_object(Bucket="landing", Key=landing_key(corrupt), Body=bad_file("corrupt", corrupt, START, 3))
-    eventually(
-        "an ingest run of the burst starts",
-        lambda: [
-            r
-            for r in _runs(stack_instance, ingest_job.name, after)
-            if r.status == dg.DagsterRunStatus.STARTED
-        ],
-        RECOVER_S,
-        every_s=0.2,
-    )
+    _until_started(stack_instance, ingest_job.name, after, "an ingest run of the burst")
     back, restarted = _outage(service, "bioreactor")
     eventually(f"the burst leaves bioreactor/ after {service} is back", lambda: not _waiting(keys), RECOVER_S)
     eventually(
@@ -193,16 +194,7 @@ def test_a_dbt_build_survives_a_service_going_away(
     s3_client().put_object(
         Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 5))
     )
-    eventually(
-        "the models run the batch triggers starts",
-        lambda: [
-            r
-            for r in _runs(stack_instance, bioreactor_models_job.name, after)
-            if r.status == dg.DagsterRunStatus.STARTED
-        ],
-        RECOVER_S,
-        every_s=0.2,
-    )
+    _until_started(stack_instance, bioreactor_models_job.name, after, "the models run the batch triggers")
     time.sleep(5)  # into the build: dbt has compiled and queries Trino
     back, restarted = _outage(service, "analytics")
     eventually(
