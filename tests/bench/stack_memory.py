@@ -19,9 +19,14 @@ def _stack_pids() -> list[int]:
     return pids
 
 
+def _is_run(process: psutil.Process) -> bool:
+    command = " ".join(process.cmdline())
+    return "spawn_main" in command or "execute_run" in command
+
+
 class PeakMemory:
     """Samples the summed RSS of the stack's processes (and their children) twice a second, and the
-    largest RSS of one run's process (`dagster api execute_run`)."""
+    largest RSS of one run's process (a code server's `multiprocessing` child, or `execute_run`)."""
 
     def __init__(self) -> None:
         self.peak = 0
@@ -37,7 +42,7 @@ class PeakMemory:
                     process = psutil.Process(pid)
                     family = (process, *process.children(recursive=True))
                     total += sum(p.memory_info().rss for p in family)
-                    runs = [p.memory_info().rss for p in family if "execute_run" in p.cmdline()]
+                    runs = [p.memory_info().rss for p in family if _is_run(p)]
                     self.run_peak = max(self.run_peak, *runs, 0)
                 except psutil.Error:
                     continue

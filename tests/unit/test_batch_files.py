@@ -108,6 +108,19 @@ def test_a_large_file_is_read_and_committed_a_record_batch_at_a_time(
     assert pa.concat_tables(chunks)["ph"].to_pylist() == list(frame["ph"])
 
 
+def test_a_file_committed_in_many_chunks_is_in_the_lake_once_and_whole(
+    tmp_path: Path, resources: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_files, "READ_BATCH_ROWS", 100)
+    landing, iceberg = resources["landing"], resources["iceberg"]
+    frame = _frame(rows=1000)
+    landing.write(KEY, _pandas(tmp_path / "f.parquet", frame))
+    assert list(ingest_files(landing, iceberg, [KEY], {"B1"}, retry=False).accepted) == [KEY]
+    stored = iceberg.read(BIOREACTOR_READINGS).sort_by("ts")
+    assert stored["ts"].to_pylist() == list(frame["ts"].dt.to_pydatetime())
+    assert stored["ph"].to_pylist() == list(frame["ph"])
+
+
 def _with(column: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def change(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.astype({column: "Float64"}) if value is pd.NA else frame

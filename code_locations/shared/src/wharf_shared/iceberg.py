@@ -6,6 +6,7 @@ Every write is a single Iceberg commit, so a failed run never leaves half a part
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -87,11 +88,13 @@ class IcebergCatalogResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         landed since: what was checked still holds."""
         table = base or self.table(spec)
         chunks = [rows] if isinstance(rows, pa.Table) else rows
+        names = itertools.count()  # one sequence for the commit: a chunk's files never reuse a name
         with table.transaction() as transaction, transaction.update_snapshot().fast_append() as snapshot:
             for chunk in chunks:  # each chunk's data files are written, then forgotten: memory stays flat
                 for data_file in _dataframe_to_data_files(
                     table_metadata=transaction.table_metadata,
                     write_uuid=snapshot.commit_uuid,
+                    counter=names,
                     df=chunk.select(spec.arrow_schema.names).cast(spec.arrow_schema),
                     io=table.io,
                 ):
