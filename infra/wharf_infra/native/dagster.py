@@ -68,7 +68,7 @@ class Dagster:
                 env=env,
                 cwd=home,
             )
-        if not self.healthy():
+        if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             processes.start(
                 self.name,
                 [

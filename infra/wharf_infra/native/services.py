@@ -173,7 +173,7 @@ class Minio:
 
     def up(self) -> None:
         binary = go_binary("github.com/minio/minio", versions().native["minio"], "minio")
-        if not self.healthy():
+        if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             data = settings().data(self.name)
             data.mkdir(parents=True, exist_ok=True)
             root = credentials()["minio"]
@@ -291,7 +291,7 @@ class Nessie:
             f"org.projectnessie.nessie:nessie-quarkus:{version}:jar:runner",
             f"nessie-quarkus-{version}-runner.jar",
         )
-        if not self.healthy():
+        if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             java = java_for(settings().java["nessie"])
             secrets = self.configure()
             processes.start(
@@ -395,7 +395,7 @@ class Trino:
 
     def up(self) -> None:
         self._install()
-        if not self.healthy():
+        if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             java = java_for(settings().java["trino"])
             etc = self._configure()
             # The launcher keeps a pid file of its own; one left by a killed server blocks a start.
@@ -495,7 +495,7 @@ class Marquez:
 
     def up(self) -> None:
         self._build()
-        if not self.healthy():
+        if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             java = java_for(settings().java["marquez"])
             config = self.configure()
             user, password = MARQUEZ_DATABASE_ENV
