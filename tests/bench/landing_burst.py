@@ -127,18 +127,19 @@ def _breakdown(instance: dg.DagsterInstance, key: str, uploaded: float, gone: fl
     record = _run_of(instance, key)
     if record is None:
         return {}
-    at: dict[str, float] = {}
+    at: dict[dg.DagsterEventType, float] = {}
     metadata: dict[str, object] = {}
     for entry in instance.all_logs(record.dagster_run.run_id):
         event = entry.dagster_event
         if event is None:
             continue
-        at.setdefault(event.event_type_value, entry.timestamp)
+        at.setdefault(event.event_type, entry.timestamp)
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             metadata = {k: v.value for k, v in event.event_specific_data.metadata.items()}  # type: ignore[union-attr]
     created = record.create_timestamp.timestamp()
-    dequeued = at.get("RUN_DEQUEUED", at.get("RUN_STARTING", created))
-    step_start, step_end = at.get("STEP_START", dequeued), at.get("STEP_SUCCESS", gone)
+    kind = dg.DagsterEventType
+    dequeued = at.get(kind.RUN_DEQUEUED, at.get(kind.RUN_STARTING, created))
+    step_start, step_end = at.get(kind.STEP_START, dequeued), at.get(kind.STEP_SUCCESS, gone)
     inside = {s: float(metadata.get(f"{s}_seconds", 0.0)) for s in ("read", "commit", "move")}  # type: ignore[arg-type]
     return {
         "sensor": created - uploaded,
