@@ -19,6 +19,7 @@ from wharf_infra.native.services import s3_client
 
 GAP, CLEAN = "DQ-GAP", "DQ-CLEAN"  # not B-IT-*: the nightly test counts those
 MINUTES, SILENT = (60, 180), 240  # readings from minute 60 to 179 are missing
+SILENCE_MINUTES = 120  # the 5-minute buckets 60 to 175 hold no reading: 24 of them
 WAIT_S = 900
 CHECK = "bioreactor_logging_gap"
 
@@ -70,7 +71,7 @@ def test_a_batch_failing_a_quality_test_is_named_and_the_next_one_reaches_the_ma
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["failing_batches"].value == [GAP]
     (row,) = check.metadata["failing_rows"].value
-    assert row["batch_id"] == GAP and row["longest_gap_seconds"] == (MINUTES[1] - MINUTES[0] + 1) * 60
+    assert row["batch_id"] == GAP and row["longest_silence_minutes"] == SILENCE_MINUTES
 
     following = _land_and_model(CLEAN, stack_instance)
     assert following.status == dg.DagsterRunStatus.SUCCESS
@@ -80,5 +81,4 @@ def test_a_batch_failing_a_quality_test_is_named_and_the_next_one_reaches_the_ma
         "where batch_id in (?, ?) order by batch_id",
         (CLEAN, GAP),
     )
-    gap_seconds = (MINUTES[1] - MINUTES[0] + 1) * 60
-    assert overview == [(CLEAN, SILENT, 60), (GAP, SILENT - (MINUTES[1] - MINUTES[0]), gap_seconds)]
+    assert overview == [(CLEAN, SILENT, 0), (GAP, SILENT - (MINUTES[1] - MINUTES[0]), SILENCE_MINUTES)]

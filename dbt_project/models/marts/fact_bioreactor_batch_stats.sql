@@ -1,4 +1,4 @@
--- Per-batch process statistics from the raw readings, the longest logging gap, and per channel the count of readings
+-- Per-batch process statistics from the raw readings, the logger's longest silence, and per channel the count of readings
 -- outside the control limits (as the bioreactor location's channel statistics count them: a
 -- one-minute spike is an excursion even when its 5-minute average is not). Append-only like the
 -- batches themselves.
@@ -18,20 +18,33 @@ with limits as (
 ),
 
 readings as (
-    select
-        *,
-        date_diff('millisecond', lag(reading_at) over (partition by batch_id order by reading_at), reading_at)
-            / 1e3 as gap_seconds
-    from {{ ref('stg_bioreactor') }}
+    select * from {{ ref('stg_bioreactor') }}
     {% if is_incremental() %}
     where batch_id not in (select batch_id from {{ this }})
     {% endif %}
+),
+
+-- The longest silence of a batch's logger, in whole 5-minute buckets: read from the downsample (a
+-- few buckets an hour), since a window over every reading of a long batch outgrows Trino's memory.
+silences as (
+    select batch_id, max(date_diff('minute', previous_bucket, bucket_start)) - 5 as longest_silence_minutes
+    from (
+        select
+            batch_id,
+            bucket_start,
+            lag(bucket_start) over (partition by batch_id order by bucket_start) as previous_bucket
+        from {{ ref('int_bioreactor_downsample_5m') }}
+        {% if is_incremental() %}
+        where batch_id not in (select batch_id from {{ this }})
+        {% endif %}
+    ) as buckets
+    group by batch_id
 )
 
 select
     r.batch_id,
     count(*) as readings,
-    coalesce(max(r.gap_seconds), 0) as longest_gap_seconds,
+    coalesce(max(g.longest_silence_minutes), 0) as longest_silence_minutes,
     avg(r.temperature_c) as temperature_mean_c,
     min(r.temperature_c) as temperature_min_c,
     max(r.temperature_c) as temperature_max_c,
@@ -50,4 +63,5 @@ select
     count_if(r.agitation_rpm < l.agitation_low or r.agitation_rpm > l.agitation_high) as agitation_excursions
 from readings as r
 cross join limits as l
+left join silences as g on g.batch_id = r.batch_id
 group by r.batch_id

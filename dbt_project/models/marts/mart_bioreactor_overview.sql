@@ -5,7 +5,7 @@ select
     b.ended_at,
     b.duration_minutes,
     b.readings,
-    s.longest_gap_seconds,
+    s.longest_silence_minutes,
     s.temperature_mean_c,
     s.ph_mean,
     s.ph_min,
