@@ -77,7 +77,7 @@ def test_a_batch_failing_a_quality_test_is_named_and_the_next_one_reaches_the_ma
     assert following.status == dg.DagsterRunStatus.SUCCESS
     assert _gap_check(stack_instance, following).metadata["failing_batches"].value == [GAP]
     overview = resources["trino"].query(
-        "select batch_id, readings, longest_gap_seconds from marts.analytics.mart_bioreactor_overview "
+        "select batch_id, readings, longest_silence_minutes from marts.analytics.mart_bioreactor_overview "
         "where batch_id in (?, ?) order by batch_id",
         (CLEAN, GAP),
     )
