@@ -1,44 +1,19 @@
 """IRSA on the cloud stacks: every ServiceAccount annotated with a role is trusted by that role, and
 every account a role trusts exists, or EKS refuses `AssumeRoleWithWebIdentity` at run time."""
 
-import json
 import multiprocessing
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
-from unittest import mock
 
-import pulumi
 import pytest
 import yaml
 from conftest import Rendered
-
-from wharf_infra import render
+from irsa_trust import trust_policies
 
 CLOUD_STACKS = ("staging", "prod")  # the stacks on S3 (objectStore.kind: s3)
-ROLE_TYPE = "aws:iam/role:Role"
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
-
-
-def trust_policies(stack: str) -> dict[str, dict[str, Any]]:
-    """Each IAM role's ARN, as the render's mocks answer it, and its trust policy.
-
-    The render's `cloud.yaml` keeps no inputs, so the platform program runs again (in a fresh
-    interpreter: Pulumi's runtime is process-global) with a recorder that keeps the roles.
-    """
-    policies: dict[str, dict[str, Any]] = {}
-
-    class Roles(render.Recorder):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-            resource_id, state = super().new_resource(args)
-            if args.typ == ROLE_TYPE:
-                policies[state["arn"]] = json.loads(state["assumeRolePolicy"])
-            return resource_id, state
-
-    with mock.patch.object(render, "Recorder", Roles):
-        render.run_program("platform", stack)
-    return policies
 
 
 @pytest.fixture(scope="module")
