@@ -57,14 +57,24 @@ def _stop_daemon() -> None:
     processes.stop("dagster-daemon")
 
 
+def _postgres_back() -> None:
+    """Postgres again, then Dagster's webserver: after a Postgres restart its first GraphQL launch
+    answered 500 on a dead pooled connection, and its health check does not touch the database,
+    so nothing would replace it (found by the smoke suite after this tier; a known limitation)."""
+    Postgres().up()
+    processes.stop("dagster")
+    Dagster().up()
+
+
 def _fault(service: str, location: str) -> Fault:
     """How to take `service` away and bring it back (a killed code server the daemon restarts)."""
+    if service == "postgres":
+        return Fault(stop=Postgres().down, start=_postgres_back)
     if service == "code-server":
         return Fault(stop=lambda: _kill_code_servers(location), start=lambda: None)
     if service == "dagster-daemon":
         return Fault(stop=_stop_daemon, start=Dagster().up)
     native: dict[str, Callable[[], Service]] = {
-        "postgres": Postgres,
         "minio": Minio,
         "nessie": Nessie,
         "trino": Trino,
