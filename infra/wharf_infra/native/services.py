@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any, Protocol
@@ -420,9 +422,25 @@ class Trino:
         processes.wait_until(self.name, self.healthy, 240)
 
     def healthy(self) -> bool:
-        """Up means answering and done starting (catalogs loaded)."""
+        """Up means done starting (catalogs loaded) and running a query: for a few seconds after
+        `starting` turns false the coordinator has not yet seen itself as a worker and refuses
+        every query with NO_NODES_AVAILABLE."""
         body = processes.http_get(f"{settings().url('trino')}/v1/info")
-        return body is not None and json.loads(body).get("starting") is False
+        return body is not None and json.loads(body).get("starting") is False and self._runs_a_query()
+
+    def _runs_a_query(self) -> bool:
+        request = urllib.request.Request(
+            f"{settings().url('trino')}/v1/statement",
+            data=b"SELECT 1",
+            headers={"X-Trino-User": "wharf-readiness"},
+        )
+        try:
+            answer = json.load(urllib.request.urlopen(request, timeout=10))
+            while "nextUri" in answer and "error" not in answer:
+                answer = json.load(urllib.request.urlopen(answer["nextUri"], timeout=10))
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+        return "error" not in answer and answer.get("stats", {}).get("state") == "FINISHED"
 
     def down(self) -> None:
         processes.stop(self.name, timeout=60)
