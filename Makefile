@@ -25,13 +25,14 @@ dbt-manifest: install ## Parse the dbt project into dbt_project/target/manifest.
 
 .PHONY: dev
 dev: dbt-manifest ## `dagster dev` on :3000 with every registry location: on the native stack if it runs, else embedded
-	$(RUN) python -m wharf_infra.dev
+	$(RUN) python -m wharf_infra.native.dev
 
 .PHONY: lint
-lint: install ## ruff (lint and format check) and mypy
+lint: install ## ruff (lint and format check), mypy, and the layout's import rules (import-linter)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy infra code_locations tests
+	$(RUN) lint-imports
 
 .PHONY: test
 test: dbt-manifest ## Every test tier (what CI runs)
@@ -61,32 +62,30 @@ stack-status: native-status
 
 .PHONY: images
 images: install ## Build each location's image (content tag; unchanged ones are skipped) and load them into kind; needs Docker
-	$(RUN) python -m wharf_infra.images
+	$(RUN) python -m wharf_infra.build.images
 
 # kind: the platform in Docker containers. kwok: no Docker; a real control plane built from Go
 # modules with simulated nodes, on which the real `pulumi up` of the platform runs. Unset, TARGET is
-# the one `make cluster` brought up (it wrote its smoke target file): kind first, then kwok, else kind.
-SMOKE_TARGET_FILE = $(WHARF_CACHE)/$(if $(filter kwok,$(1)),kwok,cluster)/smoke-target.yaml
-UP_TARGET = $(firstword $(foreach t,kind kwok,$(if $(wildcard $(call SMOKE_TARGET_FILE,$(t))),$(t))))
-TARGET ?= $(or $(UP_TARGET),kind)
+# kind for `make cluster`, and the one `make cluster` brought up for `make destroy` and `make smoke`.
+TARGET_ARG = $(if $(TARGET),--target $(TARGET))
 
 .PHONY: cluster
 cluster: install ## TARGET=kind: checks, cluster, images, platform, readiness, URLs, login. TARGET=kwok: control plane + platform (PLAN=1: print)
-	$(RUN) python -W ignore -m wharf_infra.local_cluster up --target $(TARGET) $(if $(PLAN),--plan)
+	$(RUN) python -W ignore -m wharf_infra.local up $(TARGET_ARG) $(if $(PLAN),--plan)
 
 .PHONY: destroy
 destroy: install ## Remove what `make cluster` made for TARGET (stacks, cluster, images, state) (PLAN=1: print)
-	$(RUN) python -W ignore -m wharf_infra.local_cluster down --target $(TARGET) $(if $(PLAN),--plan)
+	$(RUN) python -W ignore -m wharf_infra.local down $(TARGET_ARG) $(if $(PLAN),--plan)
 
 .PHONY: toolchain
 toolchain: install ## Build the pinned Go tools (control plane, kwok, Pulumi, its Kubernetes provider, helm) into the cache
-	$(RUN) python -m wharf_infra.toolchain
+	$(RUN) python -m wharf_infra.build.toolchain
 
 STACK ?= local
 
 .PHONY: render
 render: install ## Render STACK=local|staging|prod offline (Pulumi mocks) into build/render/<stack>/
-	$(RUN) python -W ignore -m wharf_infra.render --stack $(STACK)
+	$(RUN) python -W ignore -m wharf_infra.verify.render --stack $(STACK)
 
 .PHONY: test-infra
 test-infra: install ## Infra tier: programs under mocks, rendered objects against schemas and policy
@@ -106,7 +105,7 @@ test-faults: dbt-manifest ## Fault tier: each native service stopped mid-burst a
 
 .PHONY: smoke
 smoke: dbt-manifest ## Smoke suite: WHARF_SMOKE_TARGET, else the cluster `make cluster` brought up, else the native stack
-	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(wildcard $(call SMOKE_TARGET_FILE,$(TARGET))))" $(PYTEST) -m smoke
+	WHARF_SMOKE_TARGET="$(or $(WHARF_SMOKE_TARGET),$(shell $(RUN) python -m wharf_infra.local smoke-target $(TARGET_ARG)))" $(PYTEST) -m smoke
 
 .PHONY: bench
 bench: dbt-manifest ## Benchmarks that print figures: load times; landing tick vs history; backfills and re-runs; landing latency (singles, a site's burst, 1M and 10M readings) on the native stack

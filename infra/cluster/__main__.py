@@ -2,7 +2,7 @@
 
 import pulumi
 
-from wharf_infra.cluster import build_cluster
+from wharf_infra.deploy.cluster import build_cluster
 
 for key, value in build_cluster().items():
     pulumi.export(key, value)

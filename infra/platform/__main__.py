@@ -2,7 +2,7 @@
 
 import pulumi
 
-from wharf_infra.platform import build_platform
+from wharf_infra.deploy.platform import build_platform
 
 for key, value in build_platform(pulumi.get_stack()).items():
     pulumi.export(key, value)

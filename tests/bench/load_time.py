@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from wharf_infra.registry import load_registry
+from wharf_infra.core.registry import load_registry
 
 RUNS = 3
 OWN_PACKAGES = ("wharf_shared", "wharf_infra", "weather", "bioreactor", "analytics")

@@ -18,17 +18,22 @@ from typing import Any
 
 import pytest
 import yaml
+from run_launch import launch_run
 
-from wharf_infra.components.dagster import RUN_JOB_TTL_SECONDS
 from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
-from wharf_infra.kwok.control_plane import ControlPlane
-from wharf_infra.labels import PART_OF
-from wharf_infra.local_cluster.kwok_plan import destroy_steps
-from wharf_infra.local_cluster.run_launch import launch_run
-from wharf_infra.local_cluster.state import STACK, ClusterState
-from wharf_infra.paths import PLATFORM_PROGRAM, REPO_ROOT, upstream_dir
-from wharf_infra.policy import image_violations, pinned_images, privilege_violations, resource_violations
-from wharf_infra.registry import load_registry
+from wharf_infra.core.paths import PLATFORM_PROGRAM, REPO_ROOT, upstream_dir
+from wharf_infra.core.registry import load_registry
+from wharf_infra.deploy.components.dagster import RUN_JOB_TTL_SECONDS
+from wharf_infra.deploy.labels import PART_OF
+from wharf_infra.local.kwok.control_plane import ControlPlane
+from wharf_infra.local.kwok_plan import destroy_steps
+from wharf_infra.local.state import STACK, ClusterState
+from wharf_infra.verify.policy import (
+    image_violations,
+    pinned_images,
+    privilege_violations,
+    resource_violations,
+)
 
 UP_TIMEOUT_S = 3600  # cold: the toolchain builds first (about 30 min of CPU on 2 cores)
 WORKLOAD_KINDS = "deployments,statefulsets,daemonsets,jobs,cronjobs"
@@ -84,7 +89,7 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip("; ".join(reasons))
     state = ClusterState.default("kwok")
     subprocess.run(
-        [sys.executable, "-W", "ignore", "-m", "wharf_infra.local_cluster", "up", "--target", "kwok"],
+        [sys.executable, "-W", "ignore", "-m", "wharf_infra.local", "up", "--target", "kwok"],
         cwd=REPO_ROOT,
         check=True,
         timeout=UP_TIMEOUT_S,
@@ -114,7 +119,7 @@ def test_trino_and_nessie_run_the_pinned_images(cluster: Cluster) -> None:
     images = {
         c["image"] for o in cluster.items("deployments") for c in o["spec"]["template"]["spec"]["containers"]
     }
-    from wharf_infra.versions import versions
+    from wharf_infra.core.versions import versions
 
     assert versions().image("trino") in images
     assert versions().image("nessie") in images

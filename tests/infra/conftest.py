@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from wharf_infra.paths import REPO_ROOT
-from wharf_infra.render import STACKS
-from wharf_infra.toolchain import helm
+from wharf_infra.build.toolchain import helm
+from wharf_infra.core.paths import REPO_ROOT
+from wharf_infra.verify.render import STACKS
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
                 "-W",
                 "ignore",
                 "-m",
-                "wharf_infra.render",
+                "wharf_infra.verify.render",
                 "--stack",
                 stack,
                 "--out",

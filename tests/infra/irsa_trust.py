@@ -10,7 +10,7 @@ from unittest import mock
 
 import pulumi
 
-from wharf_infra import render
+from wharf_infra.verify import render
 
 ROLE_TYPE = "aws:iam/role:Role"
 

@@ -6,11 +6,11 @@ import pytest
 import yaml
 from conftest import Rendered
 
-from wharf_infra.config import ConfigError, PlatformConfig, parse
-from wharf_infra.images import content_tag
-from wharf_infra.paths import INFRA_DIR, KIND_CONFIG
-from wharf_infra.registry import load_registry
-from wharf_infra.versions import versions
+from wharf_infra.core.config import ConfigError, PlatformConfig, parse
+from wharf_infra.core.image_tags import content_tag
+from wharf_infra.core.paths import INFRA_DIR, KIND_CONFIG
+from wharf_infra.core.registry import load_registry
+from wharf_infra.core.versions import versions
 
 LOCATIONS = load_registry()
 
@@ -166,7 +166,7 @@ def test_the_kind_cluster_uses_the_pinned_node_image(rendered: dict[str, Rendere
         "kind-cluster",
         "kind-kubeconfig",
     ]
-    from wharf_infra.cluster import kind_commands
+    from wharf_infra.deploy.cluster import kind_commands
 
     create, delete, _ = kind_commands("wharf")
     assert f"--image {versions().kind_node_image}" in create and str(KIND_CONFIG) in create

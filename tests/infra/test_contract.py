@@ -15,9 +15,9 @@ from conftest import Rendered
 
 from wharf_infra.contract.endpoints import Endpoints, cluster_endpoints
 from wharf_infra.contract.facts import BUCKETS
+from wharf_infra.core.paths import REPO_ROOT
 from wharf_infra.native import dagster as native_dagster
 from wharf_infra.native import services, settings
-from wharf_infra.paths import REPO_ROOT
 from wharf_shared.environment import PlatformEnvironment
 
 NESSIE_BINDINGS = ("quarkus.http.", "quarkus.management.")

@@ -14,8 +14,8 @@ from dagster._grpc.client import DagsterGrpcClient
 from dagster._grpc.types import ListRepositoriesResponse
 from dagster._serdes import deserialize_value
 
-from wharf_infra.paths import DBT_PROJECT_DIR, REPO_ROOT
-from wharf_infra.registry import CodeLocation, load_registry
+from wharf_infra.core.paths import DBT_PROJECT_DIR, REPO_ROOT
+from wharf_infra.core.registry import CodeLocation, load_registry
 
 DOCKERFILE = REPO_ROOT / "images" / "Dockerfile"
 START_TIMEOUT_S = 300  # generous: right after another tier, a cold import on 2 cores is slow
@@ -146,7 +146,11 @@ def test_make_images_names_the_missing_docker_engine(tmp_path: Path) -> None:
         (tmp_path / "docker").symlink_to(docker)
     env = {**os.environ, "PATH": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "wharf_infra.images"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "wharf_infra.build.images"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert "needs a running Docker engine" in result.stderr and "docker info" in result.stderr

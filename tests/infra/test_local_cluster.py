@@ -19,11 +19,11 @@ import pytest
 import requests
 import yaml
 
-from wharf_infra.local_cluster.handoff import simulated_smoke_target, smoke_target
-from wharf_infra.local_cluster.readiness import pod_readiness, undeployed_releases
-from wharf_infra.local_cluster.resolution import hostnames_resolved_to
-from wharf_infra.local_cluster.state import ClusterState, forget_encryption_salt
-from wharf_infra.paths import INFRA_DIR, REPO_ROOT, VERSIONS_FILE
+from wharf_infra.core.paths import INFRA_DIR, REPO_ROOT, VERSIONS_FILE
+from wharf_infra.local.handoff import simulated_smoke_target, smoke_target
+from wharf_infra.local.readiness import pod_readiness, undeployed_releases
+from wharf_infra.local.resolution import hostnames_resolved_to
+from wharf_infra.local.state import ClusterState, forget_encryption_salt
 
 STACK_FILES = [INFRA_DIR / program / "Pulumi.local.yaml" for program in ("cluster", "platform")]
 KIND_NAME = yaml.safe_load(STACK_FILES[0].read_text())["config"]["wharf-cluster:cluster"]["name"]
@@ -35,7 +35,7 @@ def _cli(*args: str, cache: Path, path: str | None = None) -> subprocess.Complet
     if path is not None:
         env["PATH"] = path
     return subprocess.run(
-        [sys.executable, "-W", "ignore", "-m", "wharf_infra.local_cluster", *args],
+        [sys.executable, "-W", "ignore", "-m", "wharf_infra.local", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -55,14 +55,14 @@ def test_the_cluster_plan_lists_every_step_in_order_and_changes_nothing(tmp_path
     result = _cli("up", "--plan", cache=tmp_path)
     assert result.returncode == 0, result.stderr
     plan = result.stdout
-    state = tmp_path / "cluster"
+    state = tmp_path / "kind"
     order = [
         "Check the prerequisites: docker >= ",
         f"Prepare the local Pulumi backend {state / 'pulumi'}",
         "cd infra/cluster && pulumi stack select --create --secrets-provider passphrase local",
         "cd infra/cluster && pulumi up --yes --skip-preview --stack local",
         f"kind export kubeconfig --name {KIND_NAME} --kubeconfig {state / 'kubeconfig'}",
-        f"-m wharf_infra.images --registry wharf.local --kind-cluster {KIND_NAME}",
+        f"-m wharf_infra.build.images --registry wharf.local --kind-cluster {KIND_NAME}",
         "cd infra/platform && pulumi stack select --create --secrets-provider passphrase local",
         "cd infra/platform && pulumi up --yes --skip-preview --stack local",
         "Wait for every chart release, every pod, the local CA and the gateway",
@@ -88,12 +88,35 @@ def test_the_destroy_plan_removes_both_stacks_the_cluster_the_images_and_the_sta
         "cd infra/cluster && pulumi stack rm --yes --preserve-config local",
         f"kind delete cluster --name {KIND_NAME}",
         "Remove the code-location images wharf.local/wharf-*",
-        f"Remove {tmp_path / 'cluster'} (state, passphrase",
+        f"Remove {tmp_path / 'kind'} (state, passphrase",
     ]
     positions = [_position(plan, step) for step in order]
     assert positions == sorted(positions), plan
     assert plan.count("(only if the `local` stack exists)") == 3
     assert list(tmp_path.iterdir()) == []
+
+
+def test_kinds_former_state_folder_is_moved_and_nothing_is_lost(tmp_path: Path) -> None:
+    former = tmp_path / "cluster"
+    former.mkdir()
+    (former / "passphrase").write_text("kept")
+    result = _cli("down", "--target", "kind", "--plan", cache=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"moved kind's state from {former} to {tmp_path / 'kind'}" in result.stderr
+    assert (tmp_path / "kind" / "passphrase").read_text() == "kept" and not former.exists()
+
+
+def test_the_smoke_target_and_destroy_follow_the_cluster_that_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kwok_dir = tmp_path / "elsewhere"  # the kwok control plane's folder, wherever WHARF_KWOK_DIR puts it
+    monkeypatch.setenv("WHARF_KWOK_DIR", str(kwok_dir))
+    assert _cli("smoke-target", cache=tmp_path).stdout.strip() == ""
+    assert "make destroy would run" in _cli("down", "--plan", cache=tmp_path).stdout
+    kwok_dir.mkdir()
+    (kwok_dir / "smoke-target.yaml").write_text("simulated: true\n")
+    assert _cli("smoke-target", cache=tmp_path).stdout.strip() == str(kwok_dir / "smoke-target.yaml")
+    assert "make destroy TARGET=kwok would run" in _cli("down", "--plan", cache=tmp_path).stdout
 
 
 def _client_version(argv: list[str]) -> tuple[int, ...]:
@@ -145,7 +168,7 @@ def test_make_cluster_names_each_missing_stopped_or_old_tool_and_creates_nothing
     ],
 )
 def test_tool_versions_are_read_from_what_each_tool_prints(tool: str, output: str, version: str) -> None:
-    from wharf_infra.local_cluster.prerequisites import TOOLS, parse_version
+    from wharf_infra.local.prerequisites import TOOLS, parse_version
 
     assert parse_version(next(t for t in TOOLS if t.name == tool), output) == version
 

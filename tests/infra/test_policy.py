@@ -8,15 +8,15 @@ import pytest
 import yaml
 from conftest import Rendered, locked_version
 
-from wharf_infra.paths import HELM_DIR, INFRA_DIR
-from wharf_infra.policy import (
+from wharf_infra.core.paths import HELM_DIR, INFRA_DIR
+from wharf_infra.verify.policy import (
     containers,
     image_violations,
     pinned_images,
     privilege_violations,
     resource_violations,
 )
-from wharf_infra.render import REDACTED, SECRET_PREFIX
+from wharf_infra.verify.render import REDACTED, SECRET_PREFIX
 
 
 def test_every_container_has_requests_and_limits(stack: Rendered) -> None:

@@ -7,8 +7,8 @@ import pytest
 from conftest import Rendered
 from upstream import upstream_defaults, validate_custom_resource, values_validator
 
-from wharf_infra.helm_values import deep_merge
-from wharf_infra.versions import versions
+from wharf_infra.core.versions import versions
+from wharf_infra.deploy.helm_values import deep_merge
 
 BUILT_IN_GROUPS = ("v1", "apps/v1", "batch/v1", "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1")
 SCHEMALESS_CHARTS = ("nessie", "trino", "gateway-helm")

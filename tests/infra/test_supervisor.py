@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psutil
 
-from wharf_infra.supervisor import Supervisor
+from wharf_infra.core.supervisor import Supervisor
 
 # A service that, like Dagster's webserver, starts a helper in a session of its own (out of its
 # process group) and one in its group that ignores SIGTERM; each writes its pid.

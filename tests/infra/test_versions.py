@@ -7,8 +7,8 @@ import pytest
 from conftest import locked_version
 from upstream import upstream_dir
 
-from wharf_infra.toolchain import TOOLS, WRAPPERS, GoTool
-from wharf_infra.versions import versions
+from wharf_infra.build.toolchain import TOOLS, WRAPPERS, GoTool
+from wharf_infra.core.versions import versions
 
 # The only difference allowed, and why: MinIO's RELEASE tags are refused by the Go module proxy,
 # so the native stack builds the archived repository's last commit.

@@ -20,9 +20,9 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from wharf_infra import paths
-from wharf_infra.charts import KUBERNETES_SCHEMA_URL, kubernetes_definitions
-from wharf_infra.versions import versions
+from wharf_infra.core import paths
+from wharf_infra.core.versions import versions
+from wharf_infra.verify.helm_template import KUBERNETES_SCHEMA_URL, kubernetes_definitions
 
 # Where each chart's contract lives in the upstream copies. The Dagster chart has no copy of a
 # release: the copy is master at a commit close to the 1.13 line (see its README).

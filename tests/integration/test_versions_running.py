@@ -6,9 +6,9 @@ import zipfile
 
 import psutil
 
+from wharf_infra.core.versions import versions
 from wharf_infra.native import processes
 from wharf_infra.native.settings import settings
-from wharf_infra.versions import versions
 
 
 def test_trino_answers_with_the_pinned_version(stack: dict[str, str]) -> None:

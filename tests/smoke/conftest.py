@@ -11,7 +11,7 @@ import pytest
 import requests
 from target import Target, from_file, native_stack
 
-from wharf_infra.local_cluster.resolution import hostnames_resolved_to
+from wharf_infra.local.resolution import hostnames_resolved_to
 from wharf_shared.trino import TrinoResource
 
 TIMEOUT_S = 30

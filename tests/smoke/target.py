@@ -12,7 +12,7 @@ starts it when it is not running). A target file looks like:
     verify_tls: /path/to/ca.crt                 # true (system CAs), false, or a CA bundle
     resolve: {domain: wharf.localhost, address: 127.0.0.1}  # optional: where the hostnames go
 
-`make cluster` writes one for the kind cluster (`~/.cache/wharf/cluster/smoke-target.yaml`).
+`make cluster` writes one for the kind cluster (`~/.cache/wharf/kind/smoke-target.yaml`).
 `make cluster TARGET=kwok` writes `~/.cache/wharf/kwok/smoke-target.yaml` for a cluster whose nodes
 are simulated, which runs no container:
 

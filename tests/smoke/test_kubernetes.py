@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import requests
 from conftest import JOB
+from run_launch import launch_run
 from target import Target
 
-from wharf_infra.local_cluster.run_launch import launch_run
-from wharf_infra.registry import load_registry
+from wharf_infra.core.registry import load_registry
 
 pytestmark = pytest.mark.usefixtures("kubernetes")
 WEATHER = next(loc for loc in load_registry() if loc.name == "weather")
@@ -37,7 +37,9 @@ def run_job_name(target: Target, request: pytest.FixtureRequest) -> str:
     """The Job of a weather run: the suite's run on a real cluster, one launched here on kwok."""
     if target.simulated:
         assert target.kubeconfig is not None
-        return launch_run(target.kubeconfig, target.namespace, WEATHER.name, JOB, WEATHER.module).job_name
+        launched = launch_run(target.kubeconfig, target.namespace, WEATHER.name, JOB, WEATHER.module)
+        job_name: str = launched.job_name
+        return job_name
     finished_run: str = request.getfixturevalue("finished_run")
     return f"dagster-run-{finished_run}"  # how the K8sRunLauncher names a run's Job
 

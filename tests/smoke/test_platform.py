@@ -7,7 +7,7 @@ import pytest
 from conftest import CITY, DAY, JOB, PARTITION, GraphQL
 from target import Target
 
-from wharf_infra.registry import load_registry
+from wharf_infra.core.registry import load_registry
 from wharf_shared.environment import LINEAGE_JOB_NAMESPACE
 from wharf_shared.trino import TrinoResource
 

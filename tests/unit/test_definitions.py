@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from wharf_infra.registry import load_registry, workspace
+from wharf_infra.core.registry import load_registry, workspace
 
 LOCATIONS = load_registry()
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from wharf_infra.paths import DBT_PROJECT_DIR
+from wharf_infra.core.paths import DBT_PROJECT_DIR
 from wharf_shared.environment import TRINO_PASSWORD, ContractError, PlatformEnvironment
 
 REQUIRED = {"WHARF_ICEBERG_URI": "http://nessie:19120/iceberg", "WHARF_TRINO_HOST": "trino"}

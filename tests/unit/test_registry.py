@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from wharf_infra.registry import RegistryError, load_registry, workspace
+from wharf_infra.core.registry import RegistryError, load_registry, workspace
 
 LOCATIONS = load_registry()
 

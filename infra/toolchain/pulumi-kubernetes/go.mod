@@ -1,5 +1,5 @@
 // Builds Pulumi's Kubernetes provider. The build copies cmd/pulumi-resource-kubernetes from the
-// module into this folder and generates its embedded schema (see wharf_infra.toolchain).
+// module into this folder and generates its embedded schema (see wharf_infra.build.toolchain).
 module wharf.local/toolchain/pulumi-kubernetes
 
 go 1.24.7

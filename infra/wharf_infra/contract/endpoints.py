@@ -10,14 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from wharf_infra.contract.facts import BUCKETS, LANDING_BUCKET, WAREHOUSE
+from wharf_infra.contract.facts import BUCKETS, LANDING_BUCKET, MINIO_REGION, WAREHOUSE
 from wharf_shared.environment import PlatformEnvironment
 
 LOOPBACK = "127.0.0.1"
 
 # (Service name, port) of each service inside the cluster.
 POSTGRES_CLUSTER = "wharf-pg"  # the CloudNativePG Cluster; its read-write Service is `<name>-rw`
-POSTGRES_SERVICE = (f"{POSTGRES_CLUSTER}-rw", 5432)
+POSTGRES_PORT = 5432
+POSTGRES_SERVICE = (f"{POSTGRES_CLUSTER}-rw", POSTGRES_PORT)
 NESSIE_SERVICE = ("nessie", 19120)
 TRINO_SERVICE = ("trino", 8080)
 MARQUEZ_SERVICE = ("marquez", 5000)
@@ -109,6 +110,6 @@ def native_endpoints(ports: Mapping[str, int]) -> Endpoints:
         nessie_url=url("nessie"),
         trino_url=url("trino"),
         marquez_url=url("marquez"),
-        s3_region="us-east-1",
+        s3_region=MINIO_REGION,
         s3_endpoint=url("minio"),
     )

@@ -22,6 +22,12 @@ class Database:
 
 DATABASES = tuple(Database(name) for name in ("dagster", "nessie", "marquez", "marts"))
 
+
+def database(name: str) -> Database:
+    """The database `name` of DATABASES (a KeyError names one that is not)."""
+    return {db.name: db for db in DATABASES}[name]
+
+
 WAREHOUSE = "lake"  # the Iceberg warehouse Nessie serves; its data lives in the bucket of that name
 LANDING_BUCKET = "landing"
 LOGS_BUCKET = "dagster-logs"
@@ -52,6 +58,10 @@ LOGIN_SECRET = "wharf-ui-login"  # basic auth users (htpasswd) in the platform n
 CA_SECRET = "wharf-ca"  # the local stack's CA, in the cert-manager namespace
 MINIO_ROOT_SECRET = "wharf-minio-root"  # MINIO_ROOT_USER / MINIO_ROOT_PASSWORD
 GATEWAY_HTTPS_PORT = 443
+
+# MinIO, the object store of both local stacks: its root login's user and the region it answers as.
+MINIO_ROOT_USER = "wharf-root"
+MINIO_REGION = "us-east-1"
 
 # Dagster's instance reaches Postgres through psycopg2 (what dagster-postgres ships); SQLAlchemy
 # 2.1 would map a bare `postgresql://` to psycopg 3.

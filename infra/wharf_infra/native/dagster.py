@@ -9,12 +9,12 @@ from typing import Any
 
 import yaml
 
-from wharf_infra.config import platform_config
 from wharf_infra.contract.artefacts import DAGSTER_PASSWORD_ENV, InstancePolicy, dagster_instance
 from wharf_infra.contract.endpoints import LOOPBACK
+from wharf_infra.core.config import platform_config
+from wharf_infra.core.registry import load_registry, workspace
 from wharf_infra.native import processes
 from wharf_infra.native.settings import credentials, settings
-from wharf_infra.registry import load_registry, workspace
 
 
 def platform_env() -> dict[str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from wharf_infra.core.supervisor import ProcessError, Supervisor, http_get, http_ok
 from wharf_infra.native.settings import settings
-from wharf_infra.supervisor import ProcessError, Supervisor, http_get, http_ok
 
 StackError = ProcessError  # a native service could not be obtained or started
 

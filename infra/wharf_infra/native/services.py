@@ -29,14 +29,22 @@ from wharf_infra.contract.artefacts import (
     trino_event_listener,
 )
 from wharf_infra.contract.endpoints import LOOPBACK
-from wharf_infra.contract.facts import BUCKETS, DATABASES, minio_bucket_arns, s3_policy, s3_principal
+from wharf_infra.contract.facts import (
+    BUCKETS,
+    DATABASES,
+    MINIO_REGION,
+    database,
+    minio_bucket_arns,
+    s3_policy,
+    s3_principal,
+)
+from wharf_infra.core.paths import INFRA_DIR, upstream_dir
+from wharf_infra.core.versions import versions
 from wharf_infra.native import processes
 from wharf_infra.native.fetch import go_binary, maven, maven_artifact
 from wharf_infra.native.java import java_for
 from wharf_infra.native.processes import StackError
 from wharf_infra.native.settings import credentials, settings
-from wharf_infra.paths import INFRA_DIR, upstream_dir
-from wharf_infra.versions import versions
 
 MARQUEZ_POM = INFRA_DIR / "marquez" / "pom.xml"
 
@@ -135,8 +143,8 @@ class Postgres:
             )
         processes.wait_until(self.name, self.healthy, 120, watch_process=False)
         passwords = credentials()["postgres"]
-        for database in DATABASES:
-            self.ensure_database(database.name, database.owner, passwords[database.name])
+        for db in DATABASES:
+            self.ensure_database(db.name, db.owner, passwords[db.name])
 
     def ensure_database(self, name: str, owner: str, password: str | None = None) -> None:
         """Database `name` owned by login role `owner` (its password set when given)."""
@@ -238,7 +246,7 @@ def s3_client(service: str | None = None) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=settings().url("minio"),
-        region_name="us-east-1",
+        region_name=MINIO_REGION,
         aws_access_key_id=login["user"],
         aws_secret_access_key=login["password"],
     )
@@ -277,7 +285,7 @@ class Nessie:
         secrets.write_text(
             properties_text(
                 {
-                    "quarkus.datasource.postgresql.username": "nessie",
+                    "quarkus.datasource.postgresql.username": database("nessie").owner,
                     "quarkus.datasource.postgresql.password": credentials()["postgres"]["nessie"],
                     f"{NESSIE_S3}.access-key": f"urn:nessie-secret:quarkus:{S3_SECRET}",
                     f"{S3_SECRET}.name": login["user"],
@@ -403,11 +411,18 @@ class Trino:
             # The launcher keeps a pid file of its own; one left by a killed server blocks a start.
             (settings().data(self.name) / "var" / "run" / "launcher.pid").unlink(missing_ok=True)
             login = credentials()["s3"]["trino"]
+            marts = database("marts")
             env = {
                 "JAVA_HOME": str(java.parent.parent),
                 "PATH": f"{java.parent}:{os.environ['PATH']}",
                 **dict(zip(S3_KEY_ENV, (login["user"], login["password"]), strict=True)),
-                **dict(zip(MARTS_CREDENTIAL_ENV, ("marts", credentials()["postgres"]["marts"]), strict=True)),
+                **dict(
+                    zip(
+                        MARTS_CREDENTIAL_ENV,
+                        (marts.owner, credentials()["postgres"][marts.name]),
+                        strict=True,
+                    )
+                ),
             }
             processes.start(
                 self.name,

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from wharf_infra.contract.endpoints import LOOPBACK, Endpoints, native_endpoints
-from wharf_infra.contract.facts import DATABASES, S3_SERVICES, s3_principal
-from wharf_infra.paths import INFRA_DIR, cache_dir
+from wharf_infra.contract.facts import DATABASES, MINIO_ROOT_USER, S3_SERVICES, s3_principal
+from wharf_infra.core.paths import INFRA_DIR, cache_dir
 
 NATIVE_FILE = INFRA_DIR / "native.toml"
 
@@ -73,7 +73,7 @@ def credentials() -> dict[str, Any]:
     stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     wanted: dict[str, dict[str, Any]] = {
         "postgres": {db.name: secrets.token_urlsafe(18) for db in DATABASES},
-        "minio": {"user": "wharf-root", "password": secrets.token_urlsafe(24)},
+        "minio": {"user": MINIO_ROOT_USER, "password": secrets.token_urlsafe(24)},
         "s3": {
             service: {"user": s3_principal(service), "password": secrets.token_urlsafe(24)}
             for service in S3_SERVICES

@@ -1,0 +1,224 @@
+"""Tools wharf builds for itself from the Go module proxy, pinned in versions.toml `[toolchain]`.
+
+Each tool is a wrapper module under `infra/toolchain/<name>/` (its `go.mod` and `go.sum` pin every
+dependency), built once into `$WHARF_CACHE/toolchain/<name>-<version>/`. Sources a wrapper needs
+beyond its dependencies (Pulumi's Python language host, the Kubernetes provider's generated schema)
+are copied into a build folder in the cache, never into the repository. All wrappers share one
+module cache and one build cache, so the second tool reuses what the first compiled.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from wharf_infra.core.paths import REPO_ROOT, cache_dir, upstream_dir
+from wharf_infra.core.versions import versions
+
+WRAPPERS = REPO_ROOT / "infra" / "toolchain"
+PULUMI_VERSION_FLAG = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+KUBERNETES_PROVIDER_VERSION_FLAG = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version"
+
+
+class ToolchainError(RuntimeError):
+    """A tool could not be built; the message carries Go's own error."""
+
+
+def go_env() -> dict[str, str]:
+    """One module cache (and Go's one build cache) for every wrapper; static binaries."""
+    root = cache_dir()
+    return {
+        **os.environ,
+        "GOPATH": str(root / "go"),
+        "GOFLAGS": "-mod=readonly -trimpath -buildvcs=false",
+        "CGO_ENABLED": "0",
+    }
+
+
+def _go(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
+    result = subprocess.run(
+        ["go", *args], cwd=cwd, env={**go_env(), **(env or {})}, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ToolchainError(f"`go {' '.join(args)}` in {cwd} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def module_dir(build_dir: Path, module: str) -> Path:
+    """Where the module cache holds `module` at the version the wrapper requires."""
+    return Path(_go(["list", "-m", "-f", "{{.Dir}}", module], build_dir).strip())
+
+
+def _executable(path: Path) -> None:
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+@dataclass(frozen=True)
+class GoTool:
+    """A wrapper module and what it builds: binary name -> Go package."""
+
+    name: str
+    binaries: Mapping[str, str]
+    ldflags: Callable[[str], str] = lambda version: ""
+    prepare: Callable[[Path, str], None] = lambda build_dir, version: None
+    scripts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module, path in it)
+
+    @property
+    def version(self) -> str:
+        return versions().toolchain[self.name]
+
+    @property
+    def out_dir(self) -> Path:
+        return cache_dir() / "toolchain" / f"{self.name}-{self.version}"
+
+    def outputs(self) -> list[Path]:
+        return [self.out_dir / name for name in (*self.binaries, *self.scripts)]
+
+    def build(self) -> Path:
+        """Build what is missing (minutes, once per version); return the folder of the binaries."""
+        if all(path.exists() for path in self.outputs()):
+            return self.out_dir
+        if shutil.which("go") is None:
+            raise ToolchainError(
+                f"Go is needed to build {self.name}: install it (Debian: golang-go) and retry"
+            )
+        started = time.monotonic()
+        print(
+            f"  building {self.name} {self.version} from the Go module proxy (once)",
+            file=sys.stderr,
+            flush=True,
+        )
+        build_dir = cache_dir() / "toolchain" / "src" / f"{self.name}-{self.version}"
+        shutil.rmtree(build_dir, ignore_errors=True)
+        build_dir.mkdir(parents=True)
+        for name in ("go.mod", "go.sum"):
+            shutil.copyfile(WRAPPERS / self.name / name, build_dir / name)
+        _go(["mod", "download"], build_dir)
+        self.prepare(build_dir, self.version)
+        staging = self.out_dir.with_name(self.out_dir.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for binary, package in self.binaries.items():
+            _go(
+                ["build", "-ldflags", self.ldflags(self.version), "-o", str(staging / binary), package],
+                build_dir,
+            )
+        for script, (module, path) in self.scripts.items():
+            shutil.copyfile(module_dir(build_dir, module) / path, staging / script)
+            _executable(staging / script)
+        shutil.rmtree(self.out_dir, ignore_errors=True)
+        staging.rename(self.out_dir)
+        print(f"  built {self.name} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        return self.out_dir
+
+
+def _language_host(build_dir: Path, version: str) -> None:
+    """Pulumi's Python language host compiles in the CLI's wrapper from its upstream main.go."""
+    upstream = upstream_dir()
+    source = (upstream or Path("$WHARF_UPSTREAM_DIR")) / "pulumi-language-python" / "main.go"
+    if not source.exists():
+        raise ToolchainError(f"{source} is missing: point WHARF_UPSTREAM_DIR at the upstream copies")
+    (build_dir / "language-python").mkdir()
+    shutil.copyfile(source, build_dir / "language-python" / "main.go")
+
+
+PROVIDER_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4"
+
+
+def _provider_sources(build_dir: Path, version: str) -> None:
+    """The provider's main package go:embeds a schema generated from the module's schema.json."""
+    command = module_dir(build_dir, PROVIDER_MODULE) / "cmd" / "pulumi-resource-kubernetes"
+    for name in ("main.go", "generate.go", "schema.json", "terraform-mapping.json"):
+        shutil.copyfile(command / name, build_dir / name)
+        (build_dir / name).chmod(0o644)
+    _go(["run", "generate.go"], build_dir, {"VERSION": version.removeprefix("v")})
+
+
+SDK = "github.com/pulumi/pulumi/sdk/v3"
+
+
+def _kubernetes_version(version: str) -> str:
+    """What Kubernetes' own build stamps in (hack/lib/version.sh): servers report their version,
+    and charts' `kubeVersion` constraints are checked against it."""
+    major, minor = version.removeprefix("v").split(".")[:2]
+    fields = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean"}
+    return " ".join(
+        f"-X {package}.{key}={value}"
+        for package in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version")
+        for key, value in fields.items()
+    )
+
+
+KUBERNETES = GoTool(
+    "kubernetes",
+    {
+        name: f"k8s.io/kubernetes/cmd/{name}"
+        for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+    },
+    ldflags=_kubernetes_version,
+)
+ETCD = GoTool("etcd", {"etcd": "go.etcd.io/etcd/server/v3"})
+KWOK = GoTool("kwok", {"kwok": "sigs.k8s.io/kwok/cmd/kwok"})
+HELM = GoTool("helm", {"helm": "helm.sh/helm/v3/cmd/helm"})
+PULUMI = GoTool(
+    "pulumi",
+    {
+        "pulumi": "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+        "pulumi-language-python": "./language-python",
+    },
+    ldflags=lambda version: f"-X {PULUMI_VERSION_FLAG}={version}",
+    prepare=_language_host,
+    scripts={
+        "pulumi-language-python-exec": (SDK, "python/cmd/pulumi-language-python-exec"),
+        "pulumi-resource-pulumi-python": (SDK, "python/dist/pulumi-resource-pulumi-python"),
+    },
+)
+PULUMI_KUBERNETES = GoTool(
+    "pulumi-kubernetes",
+    {"pulumi-resource-kubernetes": "."},
+    ldflags=lambda version: f"-X {KUBERNETES_PROVIDER_VERSION_FLAG}={version.removeprefix('v')}",
+    prepare=_provider_sources,
+)
+TOOLS = (KUBERNETES, ETCD, KWOK, PULUMI, PULUMI_KUBERNETES, HELM)  # what `make cluster TARGET=kwok` runs
+
+
+@cache
+def helm() -> Path:
+    """The pinned helm (`make render` runs `helm template`)."""
+    return HELM.build() / "helm"
+
+
+def kwok_stages(kind: str) -> Path:
+    """kwok's shipped stage files (`node` or `pod`), from the module the wrapper pins."""
+    build_dir = cache_dir() / "toolchain" / "src" / f"{KWOK.name}-{KWOK.version}"
+    if not (build_dir / "go.mod").exists():
+        KWOK.build()
+    return module_dir(build_dir, "sigs.k8s.io/kwok") / "kustomize" / "stage" / kind
+
+
+def path_with(*tools: GoTool) -> str:
+    """PATH with the built tools first (Pulumi finds its language host and providers there)."""
+    return os.pathsep.join([*(str(tool.build()) for tool in tools), os.environ.get("PATH", "")])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m wharf_infra.build.toolchain [name ...]`: build the named tools (all by default)."""
+    wanted = set(argv if argv is not None else sys.argv[1:])
+    unknown = wanted - {tool.name for tool in TOOLS}
+    if unknown:
+        raise SystemExit(f"unknown tools {sorted(unknown)}; choose from {[tool.name for tool in TOOLS]}")
+    for tool in TOOLS:
+        if not wanted or tool.name in wanted:
+            print(f"{tool.name} {tool.version}: {tool.build()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Dagster: the official chart with the K8sRunLauncher, one user deployment per registry entry.
+
+The chart's bundled Postgres stays off. The instance (storage, run coordinator, monitoring,
+retries, retention, compute logs) is the contract's `dagster_instance`, translated here into the
+chart's values; the native stack writes the same instance as its `dagster.yaml`. Finished run
+Jobs expire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from wharf_infra.core.image_tags import content_tag, image_name
+from wharf_infra.core.registry import CodeLocation
+from wharf_infra.core.versions import versions
+from wharf_infra.deploy.components.object_store import ObjectStoreFacts
+from wharf_infra.deploy.components.release import Charts, helm_release
+from wharf_infra.deploy.components.security import container_security, pod_security
+from wharf_infra.deploy.helm_values import deep_merge
+from wharf_infra.deploy.labels import metadata
+
+RELEASE = "dagster"
+RUN_JOB_TTL_SECONDS = 3600
+CODE_ENV_CONFIGMAP = "wharf-code-env"
+WEBSERVER_SERVICE = f"{RELEASE}-dagster-webserver"
+WEBSERVER_PORT = 80
+# The accounts Dagster's pods run as: the webserver, daemon and migrations as the first; the code
+# servers and the run pods they launch (`includeConfigInLaunchedRuns`) as the second. On S3 the
+# Dagster IAM role trusts exactly these.
+SERVICE_ACCOUNTS = (RELEASE, f"{RELEASE}-user-code")
+
+
+@dataclass(frozen=True)
+class DagsterArgs:
+    charts: Charts
+    namespace: str
+    locations: tuple[CodeLocation, ...]
+    image_registry: str
+    image_pull_policy: str
+    instance: dict[str, Any]  # the contract's dagster.yaml, without a run launcher
+    database_password_secret: str
+    store: ObjectStoreFacts
+    code_env: dict[str, str]
+    webserver_replicas: int = 1
+    image_tags: dict[str, str] = field(default_factory=dict)  # name -> tag; content tags otherwise
+
+
+def _image(name: str, pull_policy: str) -> dict[str, str]:
+    repository, tag = versions().image_parts(name)
+    return {"repository": repository, "tag": tag, "pullPolicy": pull_policy}
+
+
+def _s3_secrets(store: ObjectStoreFacts) -> list[dict[str, str]]:
+    return [{"name": store.credential_secrets["dagster"]}] if "dagster" in store.credential_secrets else []
+
+
+def user_deployment(location: CodeLocation, args: DagsterArgs) -> dict[str, Any]:
+    tag = args.image_tags.get(location.name) or content_tag(location)
+    return {
+        "name": location.name,
+        "image": {
+            "repository": image_name(args.image_registry, location),
+            "tag": tag,
+            "pullPolicy": args.image_pull_policy,
+        },
+        "dagsterApiGrpcArgs": ["--module-name", location.module],
+        "port": location.port,
+        # Runs inherit this deployment's env, secrets and resources: the registry's run resources.
+        "includeConfigInLaunchedRuns": {"enabled": True},
+        "envConfigMaps": [{"name": CODE_ENV_CONFIGMAP}],
+        "envSecrets": _s3_secrets(args.store),
+        "resources": location.run_k8s_resources(),
+        "podSecurityContext": pod_security(),
+        "securityContext": container_security(read_only_root=False),
+        "labels": {"app.kubernetes.io/part-of": "wharf", "wharf.dev/code-location": location.name},
+    }
+
+
+def instance_values(instance: dict[str, Any]) -> dict[str, Any]:
+    """The chart values that make the chart render `instance` (see contract.artefacts)."""
+    database = instance["run_storage"]["config"]["postgres_db"]
+    monitoring, retries = instance["run_monitoring"], instance["run_retries"]
+    coordinator = instance["run_coordinator"]["config"]
+    compute_logs = instance["compute_logs"]["config"]
+    retention = instance["retention"]
+    return {
+        "telemetry": {"enabled": instance["telemetry"]["enabled"]},
+        "postgresql": {
+            "enabled": False,
+            "postgresqlHost": database["hostname"],
+            "postgresqlUsername": database["username"],
+            "postgresqlDatabase": database["db_name"],
+            "postgresqlScheme": database["scheme"],
+            "postgresqlParams": database["params"],
+            "service": {"port": database["port"]},
+        },
+        "dagsterDaemon": {
+            "runCoordinator": {
+                "enabled": True,
+                "type": instance["run_coordinator"]["class"],
+                "config": {
+                    "queuedRunCoordinator": {
+                        "maxConcurrentRuns": coordinator["max_concurrent_runs"],
+                        "tagConcurrencyLimits": coordinator["tag_concurrency_limits"],
+                        "dequeueUseThreads": coordinator["dequeue_use_threads"],
+                        "dequeueNumWorkers": coordinator["dequeue_num_workers"],
+                    }
+                },
+            },
+            "runMonitoring": {
+                "enabled": monitoring["enabled"],
+                "startTimeoutSeconds": monitoring["start_timeout_seconds"],
+                "pollIntervalSeconds": monitoring["poll_interval_seconds"],
+                "maxResumeRunAttempts": monitoring["max_resume_run_attempts"],
+                "freeSlotsAfterRunEndSeconds": monitoring["free_slots_after_run_end_seconds"],
+            },
+            "runRetries": {"enabled": retries["enabled"], "maxRetries": retries["max_retries"]},
+            **{
+                section: {
+                    "useThreads": instance[section]["use_threads"],
+                    "numWorkers": instance[section]["num_workers"],
+                }
+                for section in ("sensors", "schedules")
+            },
+        },
+        "retention": {
+            "enabled": True,
+            "schedule": {"purgeAfterDays": retention["schedule"]["purge_after_days"]},
+            "sensor": {"purgeAfterDays": retention["sensor"]["purge_after_days"]},
+            "autoMaterialize": {"purgeAfterDays": retention["auto_materialize"]["purge_after_days"]},
+        },
+        "computeLogManager": {
+            "type": instance["compute_logs"]["class"],
+            "config": {
+                "s3ComputeLogManager": {
+                    "bucket": compute_logs["bucket"],
+                    "prefix": compute_logs["prefix"],
+                    "region": compute_logs["region"],
+                    "verify": compute_logs["verify"],
+                    **(
+                        {"endpointUrl": compute_logs["endpoint_url"]}
+                        if "endpoint_url" in compute_logs
+                        else {}
+                    ),
+                }
+            },
+        },
+    }
+
+
+def dagster_values(args: DagsterArgs) -> dict[str, Any]:
+    core_image = _image("dagster", args.image_pull_policy)
+    client, client_tag = versions().image_parts("postgres_client")
+    s3_secrets = _s3_secrets(args.store)
+    values: dict[str, Any] = {
+        "global": {"postgresqlSecretName": args.database_password_secret},
+        "generatePostgresqlPasswordSecret": False,
+        "busybox": {"image": {**versions().image_values("busybox"), "pullPolicy": args.image_pull_policy}},
+        # The init containers that wait for the database run this image: pinned, like every other.
+        "postgresql": {
+            "image": {
+                "registry": client.split("/", 1)[0],
+                "repository": client.split("/", 1)[1],
+                "tag": client_tag,
+                "pullPolicy": args.image_pull_policy,
+            }
+        },
+        "dagsterWebserver": {
+            "image": core_image,
+            "replicaCount": args.webserver_replicas,
+            "envSecrets": s3_secrets,
+        },
+        "dagsterDaemon": {"image": core_image, "envSecrets": s3_secrets},
+        "runLauncher": {
+            "type": "K8sRunLauncher",
+            "config": {
+                "k8sRunLauncher": {
+                    "imagePullPolicy": args.image_pull_policy,
+                    "jobNamespace": args.namespace,
+                    "loadInclusterConfig": True,
+                    "envConfigMaps": [{"name": CODE_ENV_CONFIGMAP}],
+                    "envSecrets": s3_secrets,
+                    "runK8sConfig": {
+                        "jobSpecConfig": {"ttlSecondsAfterFinished": RUN_JOB_TTL_SECONDS, "backoffLimit": 0},
+                        "podSpecConfig": {"securityContext": pod_security()},
+                        "containerConfig": {"securityContext": container_security(read_only_root=False)},
+                    },
+                }
+            },
+        },
+        "dagster-user-deployments": {
+            "enabled": True,
+            "enableSubchart": True,
+            "deployments": [user_deployment(loc, args) for loc in args.locations],
+        },
+    }
+    if "dagster" in args.store.service_account_annotations:
+        annotations = args.store.service_account_annotations["dagster"]
+        server, user_code = SERVICE_ACCOUNTS
+        values["serviceAccount"] = {"create": True, "name": server, "annotations": annotations}
+        values["dagster-user-deployments"]["serviceAccount"] = {
+            "create": True,
+            "name": user_code,
+            "annotations": annotations,
+        }
+    return deep_merge(instance_values(args.instance), values)
+
+
+class Dagster(pulumi.ComponentResource):
+    """Outputs `webserver` (Service name, port) for the gateway."""
+
+    webserver: tuple[str, int]
+
+    def __init__(self, name: str, args: DagsterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("wharf:platform:Dagster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        env = k8s.core.v1.ConfigMap(
+            CODE_ENV_CONFIGMAP,
+            metadata=metadata(CODE_ENV_CONFIGMAP, args.namespace, "orchestration"),
+            data=args.code_env,
+            opts=child,
+        )
+        helm_release(
+            "dagster",
+            RELEASE,
+            args.namespace,
+            args.charts,
+            dagster_values(args),
+            pulumi.ResourceOptions(parent=self, depends_on=[env]),
+        )
+        self.webserver = (WEBSERVER_SERVICE, WEBSERVER_PORT)
+        self.register_outputs({"webserver": WEBSERVER_SERVICE})

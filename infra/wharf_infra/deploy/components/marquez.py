@@ -1,0 +1,152 @@
+"""Marquez, the lineage store: API and web as Deployments (upstream publishes no chart).
+
+The API runs from the contract's `config.yml` (mounted, named by `MARQUEZ_CONFIG`): without it the
+image falls back to its bundled development config, with its own database login and search on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
+from wharf_infra.contract.endpoints import MARQUEZ_SERVICE, Endpoints
+from wharf_infra.core.versions import versions
+from wharf_infra.deploy.components.security import container_security, pod_security, resources
+from wharf_infra.deploy.labels import labels, metadata, selector
+
+API, API_PORT = MARQUEZ_SERVICE
+WEB = "marquez-web"
+CONFIG_MAP = "marquez-config"
+CONFIG_DIR = "/etc/marquez"
+ADMIN_PORT = 5001
+WEB_PORT = 3000
+
+
+@dataclass(frozen=True)
+class MarquezArgs:
+    namespace: str
+    endpoints: Endpoints
+    database_secret: str
+    replicas: int = 1
+
+
+def _deployment(
+    name: str,
+    namespace: str,
+    image: str,
+    replicas: int,
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apps.v1.Deployment:
+    version = image.rsplit(":", 1)[-1]
+    return k8s.apps.v1.Deployment(
+        name,
+        metadata=metadata(name, namespace, "lineage", version),
+        spec={
+            "replicas": replicas,
+            "selector": {"matchLabels": selector(name)},
+            "template": {
+                "metadata": {"labels": labels(name, "lineage", version)},
+                "spec": {
+                    "securityContext": pod_security(),
+                    "automountServiceAccountToken": False,
+                    "volumes": volumes,
+                    "containers": [
+                        {"name": name, "image": image, "securityContext": container_security(), **container}
+                    ],
+                },
+            },
+        },
+        opts=opts,
+    )
+
+
+def _service(name: str, namespace: str, ports: dict[str, int], opts: pulumi.ResourceOptions) -> None:
+    k8s.core.v1.Service(
+        name,
+        metadata=metadata(name, namespace, "lineage"),
+        spec={
+            "selector": selector(name),
+            "ports": [
+                {"name": port_name, "port": port, "targetPort": port_name}
+                for port_name, port in ports.items()
+            ],
+        },
+        opts=opts,
+    )
+
+
+class Marquez(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MarquezArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("wharf:platform:Marquez", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        config = k8s.core.v1.ConfigMap(
+            CONFIG_MAP,
+            metadata=metadata(CONFIG_MAP, args.namespace, "lineage"),
+            data={"config.yml": yaml.safe_dump(marquez_config(args.endpoints, API_PORT, ADMIN_PORT))},
+            opts=child,
+        )
+        tmp = {"name": "tmp", "emptyDir": {}}
+        _deployment(
+            API,
+            args.namespace,
+            versions().image("marquez"),
+            args.replicas,
+            {
+                "env": [
+                    {"name": "MARQUEZ_CONFIG", "value": f"{CONFIG_DIR}/config.yml"},
+                    *(
+                        {
+                            "name": name,
+                            "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": key}},
+                        }
+                        for name, key in zip(MARQUEZ_DATABASE_ENV, ("username", "password"), strict=True)
+                    ),
+                ],
+                "ports": [
+                    {"name": "http", "containerPort": API_PORT},
+                    {"name": "admin", "containerPort": ADMIN_PORT},
+                ],
+                "volumeMounts": [
+                    {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                ],
+                "readinessProbe": {"httpGet": {"path": "/healthcheck", "port": "admin"}, "periodSeconds": 10},
+                "livenessProbe": {
+                    "httpGet": {"path": "/healthcheck", "port": "admin"},
+                    "initialDelaySeconds": 60,
+                },
+                "resources": resources("250m", "384Mi", "1", "1Gi"),
+            },
+            [{"name": "config", "configMap": {"name": CONFIG_MAP}}, tmp],
+            pulumi.ResourceOptions(parent=self, depends_on=[config]),
+        )
+        _service(API, args.namespace, {"http": API_PORT, "admin": ADMIN_PORT}, child)
+        _deployment(
+            WEB,
+            args.namespace,
+            versions().image("marquez_web"),
+            args.replicas,
+            {
+                "env": [
+                    {"name": "MARQUEZ_HOST", "value": API},
+                    {"name": "MARQUEZ_PORT", "value": str(API_PORT)},
+                    {"name": "WEB_PORT", "value": str(WEB_PORT)},
+                ],
+                "ports": [{"name": "http", "containerPort": WEB_PORT}],
+                "securityContext": container_security(read_only_root=False),  # the web server writes
+                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                "readinessProbe": {"httpGet": {"path": "/", "port": "http"}},
+                "resources": resources("50m", "128Mi", "500m", "256Mi"),
+            },
+            [tmp],
+            child,
+        )
+        _service(WEB, args.namespace, {"http": WEB_PORT}, child)
+        self.register_outputs({})

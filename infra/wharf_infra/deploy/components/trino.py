@@ -1,0 +1,82 @@
+"""Trino: catalogs `lake` (Iceberg REST → Nessie) and `marts` (Postgres), lineage to Marquez.
+
+Catalogs and the event listener are the contract's artefacts; credentials reach them as
+`${ENV:…}` references filled from Secrets, never as values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from wharf_infra.contract.artefacts import (
+    MARTS_CREDENTIAL_ENV,
+    S3_KEY_ENV,
+    properties_text,
+    trino_catalogs,
+    trino_event_listener,
+)
+from wharf_infra.contract.endpoints import TRINO_SERVICE, Endpoints
+from wharf_infra.core.versions import versions
+from wharf_infra.deploy.components.object_store import ObjectStoreFacts
+from wharf_infra.deploy.components.release import Charts, helm_release
+
+RELEASE, PORT = TRINO_SERVICE
+# The accounts Trino's pods (coordinator, workers) run as: on S3, its IAM role trusts exactly these.
+SERVICE_ACCOUNTS = (RELEASE,)
+
+
+@dataclass(frozen=True)
+class TrinoArgs:
+    charts: Charts
+    namespace: str
+    workers: int
+    endpoints: Endpoints
+    marts_secret: str
+    store: ObjectStoreFacts
+
+
+def _secret_env(secret: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for name, key in pairs.items()
+    ]
+
+
+def trino_values(args: TrinoArgs) -> dict[str, Any]:
+    env = _secret_env(
+        args.marts_secret, dict(zip(MARTS_CREDENTIAL_ENV, ("username", "password"), strict=True))
+    )
+    if "trino" in args.store.credential_secrets:
+        env += _secret_env(args.store.credential_secrets["trino"], {key: key for key in S3_KEY_ENV})
+    repository, tag = versions().image_parts("trino")
+    values: dict[str, Any] = {
+        "image": {"repository": repository, "tag": tag},
+        "server": {"workers": args.workers},
+        "catalogs": {name: properties_text(c) for name, c in trino_catalogs(args.endpoints).items()},
+        "env": env,
+        "eventListenerProperties": [f"{k}={v}" for k, v in trino_event_listener(args.endpoints).items()],
+    }
+    if "trino" in args.store.service_account_annotations:
+        values["serviceAccount"] = {
+            "create": True,
+            "name": SERVICE_ACCOUNTS[0],
+            "annotations": args.store.service_account_annotations["trino"],
+        }
+    return values
+
+
+class Trino(pulumi.ComponentResource):
+    def __init__(self, name: str, args: TrinoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("wharf:platform:Trino", name, None, opts)
+        helm_release(
+            "trino",
+            RELEASE,
+            args.namespace,
+            args.charts,
+            trino_values(args),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
