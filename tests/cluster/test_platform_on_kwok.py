@@ -249,7 +249,7 @@ def test_the_smoke_suites_kubernetes_checks_pass_on_this_target(cluster: Cluster
     summary = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " 2 passed, 1 skipped" in summary, result.stdout[-4000:]
-    assert "kwok simulates containers: no Envoy proxy serves the gateway" in result.stdout
+    assert "kwok simulates containers: no Traefik pod serves the gateway" in result.stdout
 
 
 def test_destroy_leaves_no_wharf_object_custom_resource_or_namespace(cluster: Cluster) -> None:

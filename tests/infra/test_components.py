@@ -105,19 +105,29 @@ def test_routes_and_auth(stack: Rendered) -> None:
     )
     assert set(routes) == expected
     assert routes["dagster"]["spec"]["hostnames"] == [f"dagster.{domain}"]
-    policy = stack.named("SecurityPolicy", "wharf-ui-auth")["spec"]
-    assert {t["name"] for t in policy["targetRefs"]} == {"dagster", "marquez", "trino"}
+    login = stack.named("Middleware", "wharf-login")["spec"]
+    use_login = {"group": "traefik.io", "kind": "Middleware", "name": "wharf-login"}
     for name in ("dagster", "marquez", "trino"):
         for rule in routes[name]["spec"]["rules"]:
-            removed = [f["requestHeaderModifier"]["remove"] for f in rule["filters"]]
-            assert removed == [["Authorization"]], f"{name}: the gateway login must not reach the backend"
+            if rule["matches"][0]["path"]["value"] == "/oauth2/":  # the login's own callback
+                assert rule["backendRefs"][0]["name"] == "oauth2-proxy" and rule["filters"] == []
+                continue
+            filters = rule["filters"]
+            assert filters[0] == {"type": "ExtensionRef", "extensionRef": use_login}, name
+            removed = [f["requestHeaderModifier"]["remove"] for f in filters[1:]]
+            # The gateway login must not reach the backend: basicAuth removes it, else a filter.
+            assert login.get("basicAuth", {}).get("removeHeader") or removed == [["Authorization"]], name
     if "minio" in routes:
         assert routes["minio"]["spec"]["rules"][0]["filters"] == []
     if stack.stack == "local":
-        assert policy["basicAuth"]["users"]["name"] == "wharf-basic-auth"
+        assert login["basicAuth"]["secret"] == "wharf-basic-auth"
+        assert set(stack.named("Secret", "wharf-basic-auth")["stringData"]) == {"users"}
     else:
-        assert policy["oidc"]["clientSecret"]["name"] == "wharf-oidc-client"
-        assert policy["oidc"]["provider"]["issuer"].startswith("https://")
+        forward = login["forwardAuth"]["address"]
+        assert forward.startswith("http://oauth2-proxy.") and forward.endswith(":4180/")
+        args = stack.named("Deployment", "oauth2-proxy")["spec"]["template"]["spec"]["containers"][0]["args"]
+        issuer = next(a.split("=", 1)[1] for a in args if a.startswith("--oidc-issuer-url="))
+        assert issuer.startswith("https://") and "--upstream=static://202" in args
 
 
 def test_tls_comes_from_a_local_ca_or_acme(stack: Rendered) -> None:
@@ -146,15 +156,12 @@ def test_prod_differs_from_local_where_it_must(rendered: dict[str, Rendered]) ->
     cloud = yaml.safe_load((prod.root / "cloud.yaml").read_text())
     assert sum(1 for r in cloud if r["type"] == "aws:s3/bucket:Bucket") == 3
     assert any(r["type"].startswith("eks:") for r in cloud)
-    prod_proxy = prod.named("EnvoyProxy", "wharf-proxy")["spec"]["provider"]["kubernetes"]["envoyService"]
-    assert prod_proxy["type"] == "LoadBalancer"
+    assert prod.releases()["traefik"]["values"]["service"]["type"] == "LoadBalancer"
 
 
 def test_local_gateway_node_ports_match_the_kind_port_mappings(rendered: dict[str, Rendered]) -> None:
-    service = rendered["local"].named("EnvoyProxy", "wharf-proxy")["spec"]["provider"]["kubernetes"][
-        "envoyService"
-    ]
-    node_ports = {p["nodePort"] for p in service["patch"]["value"]["spec"]["ports"]}
+    ports = rendered["local"].releases()["traefik"]["values"]["ports"]
+    node_ports = {ports[entry_point]["nodePort"] for entry_point in ("web", "websecure")}
     mappings = yaml.safe_load(KIND_CONFIG.read_text())["nodes"][0]["extraPortMappings"]
     assert node_ports == {m["containerPort"] for m in mappings}
     assert {m["hostPort"] for m in mappings} == {80, 443}

@@ -32,7 +32,7 @@ EXEMPT: dict[object, str] = {
     "kube-scheduler": "as kube-apiserver",
     "controller-manager": "a certificate's subject and its kubeconfig user, in the kwok control plane",
     "cert-manager": "two facts: the chart (and release) name, and the namespace it is installed in",
-    8080: "two facts: Trino's port, and one of the gateway's Envoy listener ports",
+    8000: "two facts: CloudNativePG's instance-manager port, and Traefik's web entry point",
 }
 
 

@@ -58,7 +58,7 @@ CHART_RESOURCES: dict[str, list[tuple[str, ...]]] = {
         ("cainjector", "resources"),
         ("startupapicheck", "resources"),
     ],
-    "envoy-gateway": [("deployment", "envoyGateway", "resources")],
+    "traefik": [("resources",)],
     "nessie": [("resources",)],
     "trino": [("coordinator", "resources")],
     "dagster": [("dagsterWebserver", "resources"), ("dagsterDaemon", "resources")],
@@ -119,7 +119,7 @@ def test_trino_catalogs_reference_credentials_instead_of_holding_them(stack: Ren
 
 def test_every_namespace_denies_by_default(stack: Rendered) -> None:
     namespaces = {n["metadata"]["name"] for n in stack.of_kind("Namespace")}
-    assert namespaces == {"wharf", "cnpg-system", "cert-manager", "envoy-gateway-system"}
+    assert namespaces == {"wharf", "cnpg-system", "cert-manager", "wharf-gateway"}
     deny = {
         p["metadata"]["namespace"]
         for p in stack.of_kind("NetworkPolicy")

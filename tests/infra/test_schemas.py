@@ -11,7 +11,7 @@ from wharf_infra.core.versions import versions
 from wharf_infra.deploy.helm_values import deep_merge
 
 BUILT_IN_GROUPS = ("v1", "apps/v1", "batch/v1", "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1")
-SCHEMALESS_CHARTS = ("nessie", "trino", "gateway-helm")
+SCHEMALESS_CHARTS = ("nessie", "trino")
 # Where upstream defaults are free-form maps or lists, any key of ours is legitimate; so it is under
 # keys whose contents the charts hand to Kubernetes as they are, or that name things by design.
 FREE_FORM = (dict, list, type(None))
@@ -52,7 +52,7 @@ def test_a_typo_in_a_custom_resource_is_caught(stack: Rendered) -> None:
     assert any("hostname" in e for e in validate_custom_resource(route))
 
 
-@pytest.mark.parametrize("chart", ["dagster", "cert-manager", "cloudnative-pg"])
+@pytest.mark.parametrize("chart", ["dagster", "cert-manager", "cloudnative-pg", "traefik"])
 def test_release_values_validate_against_the_chart_schema(stack: Rendered, chart: str) -> None:
     validator = values_validator(chart)
     assert validator is not None, f"{chart} ships a values.schema.json"

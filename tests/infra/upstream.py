@@ -29,12 +29,13 @@ from wharf_infra.verify.helm_template import KUBERNETES_SCHEMA_URL, kubernetes_d
 CHART_DIRS = {
     "cloudnative-pg": "cloudnative-pg-chart/{version}",
     "cert-manager": "cert-manager/{version}",
-    "gateway-helm": "envoy-gateway/{version}",
+    "traefik": "charts/traefik",
     "nessie": "nessie/{version}",
     "trino": "trino/{version}",
     "dagster": "dagster/unreleased-437f92d9",
 }
-CRD_DIRS = ("cloudnative-pg/v1.30.0", "cert-manager/v1.21.1", "gateway-api/v1.6.1", "envoy-gateway/v1.9.0")
+# The Gateway API CRDs are the standard channel the Traefik chart ships (what the cluster gets).
+CRD_DIRS = ("cloudnative-pg/v1.30.0", "cert-manager/v1.21.1", "charts/traefik/crds")
 
 
 def upstream_dir() -> Path:

@@ -2,7 +2,7 @@
 
 On a cluster whose nodes kwok simulates, the same checks run with two differences: the run Job comes
 from the run launcher configured as the chart stored it (the daemon's container does not run there),
-and the gateway's login check is skipped, as no Envoy proxy serves traffic without containers.
+and the gateway's login check is skipped, as no Traefik pod serves traffic without containers.
 """
 
 from typing import Any
@@ -70,7 +70,7 @@ def test_the_run_executed_in_its_own_job_with_the_location_image_resources_and_t
 
 def test_the_gateway_refuses_anonymous_requests_and_accepts_the_login(target: Target) -> None:
     if target.simulated:
-        pytest.skip("kwok simulates containers: no Envoy proxy serves the gateway (checked on kind and EKS)")
+        pytest.skip("kwok simulates containers: no Traefik pod serves the gateway (checked on kind and EKS)")
     anonymous = requests.get(f"{target.dagster_url}/server_info", timeout=30, verify=target.verify_tls)
     assert anonymous.status_code in (401, 302, 403)
     assert target.auth is not None, "the Kubernetes target needs the gateway login (auth) in its description"

@@ -51,7 +51,7 @@ def s3_principal(service: str) -> str:
 # Namespaces besides the platform's own (`PlatformConfig.namespace`): the charts' operators.
 OPERATOR_NAMESPACE = "cnpg-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"
-GATEWAY_NAMESPACE = "envoy-gateway-system"
+GATEWAY_NAMESPACE = "wharf-gateway"  # Traefik
 
 # What a user is handed: the gateway's login and CA, and MinIO's console login (Secrets).
 LOGIN_SECRET = "wharf-ui-login"  # basic auth users (htpasswd) in the platform namespace

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from wharf_infra.contract.endpoints import POSTGRES_PORT
+from wharf_infra.deploy.components.gateway.operators import ENTRY_POINTS
 from wharf_infra.deploy.labels import labels
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
@@ -70,11 +71,7 @@ def rules(args: NamespacesArgs) -> dict[str, NamespaceRules]:
             egress=(to_api, {"to": ANYWHERE, "ports": _ports(80, 443)}),  # ACME and HTTP-01 self-checks
         ),
         args.gateway_namespace: NamespaceRules(
-            ingress=(
-                {"from": ANYWHERE, "ports": _ports(10080, 10443, 8080, 8443)},  # envoy listeners
-                {"from": [same]},
-                {"from": ANYWHERE, "ports": _ports(9443)},
-            ),
+            ingress=({"from": ANYWHERE, "ports": _ports(*ENTRY_POINTS.values())},),  # Traefik's entry points
             egress=({"to": [same]}, to_api, {"to": [_from_namespace(args.platform_namespace)]}),
         ),
     }
