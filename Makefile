@@ -78,7 +78,7 @@ destroy: install ## Remove what `make cluster` made for TARGET (stacks, cluster,
 	$(RUN) python -W ignore -m wharf_infra.local down $(TARGET_ARG) $(if $(PLAN),--plan)
 
 .PHONY: toolchain
-toolchain: install ## Build the pinned Go tools (control plane, kwok, Pulumi, its Kubernetes provider, helm) into the cache
+toolchain: install ## Build the pinned Go tools (control plane, kwok, Pulumi, its Kubernetes provider, helm, Traefik, oauth2-proxy) into the cache
 	$(RUN) python -m wharf_infra.build.toolchain
 
 STACK ?= local

@@ -30,6 +30,7 @@ EXEMPT: dict[object, str] = {
     "kube-apiserver": "the Kubernetes binaries' own names: built (toolchain), certified and run (kwok)",
     "kube-controller-manager": "as kube-apiserver",
     "kube-scheduler": "as kube-apiserver",
+    "oauth2-proxy": "the program's own name: built (toolchain) and deployed (the gateway's login)",
     "controller-manager": "a certificate's subject and its kubeconfig user, in the kwok control plane",
     "cert-manager": "two facts: the chart (and release) name, and the namespace it is installed in",
     8000: "two facts: CloudNativePG's instance-manager port, and Traefik's web entry point",

@@ -70,10 +70,11 @@ class GoTool:
     ldflags: Callable[[str], str] = lambda version: ""
     prepare: Callable[[Path, str], None] = lambda build_dir, version: None
     scripts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module, path in it)
+    image: str | None = None  # the image of versions.toml whose version this builds: one pin for both
 
     @property
     def version(self) -> str:
-        return versions().toolchain[self.name]
+        return versions().image_version(self.image) if self.image else versions().toolchain[self.name]
 
     @property
     def out_dir(self) -> Path:
@@ -187,7 +188,21 @@ PULUMI_KUBERNETES = GoTool(
     ldflags=lambda version: f"-X {KUBERNETES_PROVIDER_VERSION_FLAG}={version.removeprefix('v')}",
     prepare=_provider_sources,
 )
-TOOLS = (KUBERNETES, ETCD, KWOK, PULUMI, PULUMI_KUBERNETES, HELM)  # what `make cluster TARGET=kwok` runs
+KWOK_TOOLS = (KUBERNETES, ETCD, KWOK, PULUMI, PULUMI_KUBERNETES, HELM)  # what `make cluster TARGET=kwok` runs
+# The gateway's data plane and OIDC login, as the cluster runs them: the gateway tier runs them natively.
+TRAEFIK = GoTool(
+    "traefik",
+    {"traefik": "github.com/traefik/traefik/v3/cmd/traefik"},
+    ldflags=lambda version: f"-s -w -X github.com/traefik/traefik/v3/pkg/version.Version={version}",
+    image="traefik",
+)
+OAUTH2_PROXY = GoTool(
+    "oauth2-proxy",
+    {"oauth2-proxy": "github.com/oauth2-proxy/oauth2-proxy/v7"},
+    ldflags=lambda version: f"-s -w -X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION={version}",
+    image="oauth2_proxy",
+)
+TOOLS = (*KWOK_TOOLS, TRAEFIK, OAUTH2_PROXY)  # what `make toolchain` builds
 
 
 @cache

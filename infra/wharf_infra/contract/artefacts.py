@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from wharf_infra.contract.endpoints import Endpoints
-from wharf_infra.contract.facts import COMPUTE_LOG_PREFIX, DAGSTER_POSTGRES_SCHEME, LOGS_BUCKET, WAREHOUSE
+from wharf_infra.contract.facts import (
+    COMPUTE_LOG_PREFIX,
+    DAGSTER_POSTGRES_SCHEME,
+    LOGS_BUCKET,
+    WAREHOUSE,
+    database,
+)
 from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 
 # Environment variables the artefacts reference for credentials; both sides set them.
@@ -148,32 +154,78 @@ class InstancePolicy:
     failed_ticks_kept_days: int = 30
 
 
-def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> dict[str, Any]:
-    """`dagster.yaml` as the Dagster chart renders it, without the run launcher (the one part
-    that differs: K8sRunLauncher on the cluster, the default launcher natively)."""
-    database = {
-        "username": "dagster",
+RUN_COORDINATOR = "QueuedRunCoordinator"
+COMPUTE_LOG_MANAGER = "S3ComputeLogManager"
+
+
+@dataclass(frozen=True)
+class DagsterInstance:
+    """Dagster's instance, once: `dagster_yaml` renders it for the native stack, the Dagster
+    component (`deploy.components.dagster.instance_values`) as the chart's values. The run
+    launcher is the one part that differs (K8sRunLauncher on the cluster, the default natively)."""
+
+    postgres_host: str
+    postgres_port: int
+    logs_bucket: str
+    logs_region: str
+    logs_endpoint: str | None  # None on AWS S3
+    policy: InstancePolicy
+    database: str = "dagster"
+    user: str = "dagster"
+    postgres_scheme: str = DAGSTER_POSTGRES_SCHEME
+    logs_prefix: str = COMPUTE_LOG_PREFIX
+    telemetry: bool = False
+
+    def tag_concurrency_limits(self) -> list[dict[str, Any]]:
+        return [{"key": self.policy.exclusive_tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+
+    def sensor_ticks_kept(self) -> dict[str, int]:
+        kept, failed = self.policy.sensor_ticks_kept_days, self.policy.failed_ticks_kept_days
+        return {"skipped": kept, "success": kept, "failure": failed, "started": failed}
+
+    def automation_ticks_kept(self) -> dict[str, int]:
+        """Only skipped evaluations are purged: the others are the history of what ran."""
+        return {"failure": -1, "skipped": self.policy.sensor_ticks_kept_days, "started": -1, "success": -1}
+
+
+def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> DagsterInstance:
+    owner = database("dagster")
+    return DagsterInstance(
+        postgres_host=endpoints.postgres_host,
+        postgres_port=endpoints.postgres_port,
+        logs_bucket=endpoints.buckets[LOGS_BUCKET],
+        logs_region=endpoints.s3_region,
+        logs_endpoint=endpoints.s3_endpoint,
+        policy=policy,
+        database=owner.name,
+        user=owner.owner,
+    )
+
+
+def dagster_yaml(instance: DagsterInstance) -> dict[str, Any]:
+    """`dagster.yaml` as the Dagster chart renders it from `instance_values`, without a run launcher."""
+    policy = instance.policy
+    postgres = {
+        "username": instance.user,
         "password": {"env": DAGSTER_PASSWORD_ENV},
-        "hostname": endpoints.postgres_host,
-        "db_name": "dagster",
-        "port": endpoints.postgres_port,
+        "hostname": instance.postgres_host,
+        "db_name": instance.database,
+        "port": instance.postgres_port,
         "params": {},
-        "scheme": DAGSTER_POSTGRES_SCHEME,
+        "scheme": instance.postgres_scheme,
     }
 
     def storage(module: str, cls: str) -> dict[str, Any]:
-        return {"module": module, "class": cls, "config": {"postgres_db": dict(database)}}
+        return {"module": module, "class": cls, "config": {"postgres_db": dict(postgres)}}
 
     compute_logs: dict[str, Any] = {
-        "bucket": endpoints.buckets[LOGS_BUCKET],
-        "prefix": COMPUTE_LOG_PREFIX,
+        "bucket": instance.logs_bucket,
+        "prefix": instance.logs_prefix,
         "verify": True,
-        "region": endpoints.s3_region,
+        "region": instance.logs_region,
     }
-    if endpoints.s3_endpoint:
-        compute_logs["endpoint_url"] = endpoints.s3_endpoint
-    ticks = {"skipped": policy.sensor_ticks_kept_days, "success": policy.sensor_ticks_kept_days}
-    ticks |= {"failure": policy.failed_ticks_kept_days, "started": policy.failed_ticks_kept_days}
+    if instance.logs_endpoint:
+        compute_logs["endpoint_url"] = instance.logs_endpoint
     threads = {"use_threads": True, "num_workers": policy.daemon_workers}
     return {
         "scheduler": {"module": "dagster.core.scheduler", "class": "DagsterDaemonScheduler"},
@@ -182,19 +234,17 @@ def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> dict[str, 
         "event_log_storage": storage("dagster_postgres.event_log", "PostgresEventLogStorage"),
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
+            "class": RUN_COORDINATOR,
             "config": {
                 "max_concurrent_runs": policy.max_concurrent_runs,
-                "tag_concurrency_limits": [
-                    {"key": policy.exclusive_tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
-                ],
+                "tag_concurrency_limits": instance.tag_concurrency_limits(),
                 "dequeue_use_threads": True,
                 "dequeue_num_workers": policy.daemon_workers,
             },
         },
         "compute_logs": {
             "module": "dagster_aws.s3.compute_log_manager",
-            "class": "S3ComputeLogManager",
+            "class": COMPUTE_LOG_MANAGER,
             "config": compute_logs,
         },
         "run_monitoring": {
@@ -208,16 +258,9 @@ def dagster_instance(endpoints: Endpoints, policy: InstancePolicy) -> dict[str, 
         "sensors": threads,
         "schedules": dict(threads),
         "retention": {
-            "sensor": {"purge_after_days": ticks},
+            "sensor": {"purge_after_days": instance.sensor_ticks_kept()},
             "schedule": {"purge_after_days": policy.failed_ticks_kept_days},
-            "auto_materialize": {
-                "purge_after_days": {
-                    "failure": -1,
-                    "skipped": policy.sensor_ticks_kept_days,
-                    "started": -1,
-                    "success": -1,
-                }
-            },
+            "auto_materialize": {"purge_after_days": instance.automation_ticks_kept()},
         },
-        "telemetry": {"enabled": False},
+        "telemetry": {"enabled": instance.telemetry},
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import yaml
 
-from wharf_infra.build.toolchain import TOOLS
+from wharf_infra.build.toolchain import KWOK_TOOLS
 from wharf_infra.core.config import PLATFORM_KEY
 from wharf_infra.core.paths import PLATFORM_PROGRAM, upstream_dir
 from wharf_infra.local import handoff, readiness
@@ -25,7 +25,7 @@ CONFIG_KEY = f"wharf-platform:{PLATFORM_KEY}"
 
 
 def _build_toolchain() -> None:
-    for tool in TOOLS:
+    for tool in KWOK_TOOLS:
         print(f"  {tool.name} {tool.version}: {tool.build()}", flush=True)
 
 
@@ -77,7 +77,7 @@ def cluster_steps(state: ClusterState) -> list[Step]:
     return [
         Step(
             "Build what is missing of the toolchain from the Go module proxy, once, into "
-            "~/.cache/wharf/toolchain: " + ", ".join(f"{t.name} {t.version}" for t in TOOLS),
+            "~/.cache/wharf/toolchain: " + ", ".join(f"{t.name} {t.version}" for t in KWOK_TOOLS),
             action=_build_toolchain,
         ),
         Step(

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from wharf_infra.build.toolchain import TOOLS
+from wharf_infra.build.toolchain import KWOK_TOOLS
 from wharf_infra.core.config import ClusterConfig, PlatformConfig, cluster_config, platform_config
 from wharf_infra.core.paths import cache_dir
 from wharf_infra.local.kwok import control_plane
@@ -111,7 +111,7 @@ class ClusterState:
             # The tools built from Go modules come first: Pulumi finds its language host and the
             # Kubernetes provider there, and kubectl and helm match the control plane.
             env["PATH"] = os.pathsep.join(
-                [*(str(tool.out_dir) for tool in TOOLS), os.environ.get("PATH", "")]
+                [*(str(tool.out_dir) for tool in KWOK_TOOLS), os.environ.get("PATH", "")]
             )
             env["PULUMI_HOME"] = str(self.root / "pulumi-home")  # no plugin of the user's own
         return env

@@ -9,7 +9,12 @@ from typing import Any
 
 import yaml
 
-from wharf_infra.contract.artefacts import DAGSTER_PASSWORD_ENV, InstancePolicy, dagster_instance
+from wharf_infra.contract.artefacts import (
+    DAGSTER_PASSWORD_ENV,
+    InstancePolicy,
+    dagster_instance,
+    dagster_yaml,
+)
 from wharf_infra.contract.endpoints import LOOPBACK
 from wharf_infra.core.config import platform_config
 from wharf_infra.core.registry import load_registry, workspace
@@ -43,7 +48,7 @@ def instance_policy() -> InstancePolicy:
 
 def instance_config() -> dict[str, Any]:
     """The contract's instance with loopback endpoints; runs launch as local processes."""
-    return dagster_instance(settings().endpoints, instance_policy())
+    return dagster_yaml(dagster_instance(settings().endpoints, instance_policy()))
 
 
 def write_home() -> Path:

@@ -1,8 +1,8 @@
 """Dagster: the official chart with the K8sRunLauncher, one user deployment per registry entry.
 
 The chart's bundled Postgres stays off. The instance (storage, run coordinator, monitoring,
-retries, retention, compute logs) is the contract's `dagster_instance`, translated here into the
-chart's values; the native stack writes the same instance as its `dagster.yaml`. Finished run
+retries, retention, compute logs) is the contract's typed `DagsterInstance`, rendered here as the
+chart's values; the native stack renders the same instance as its `dagster.yaml`. Finished run
 Jobs expire.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from wharf_infra.contract.artefacts import COMPUTE_LOG_MANAGER, RUN_COORDINATOR, DagsterInstance
 from wharf_infra.core.image_tags import content_tag, image_name
 from wharf_infra.core.registry import CodeLocation
 from wharf_infra.core.versions import versions
@@ -41,7 +42,7 @@ class DagsterArgs:
     locations: tuple[CodeLocation, ...]
     image_registry: str
     image_pull_policy: str
-    instance: dict[str, Any]  # the contract's dagster.yaml, without a run launcher
+    instance: DagsterInstance  # the contract's instance; the run launcher is added here
     database_password_secret: str
     store: ObjectStoreFacts
     code_env: dict[str, str]
@@ -80,75 +81,60 @@ def user_deployment(location: CodeLocation, args: DagsterArgs) -> dict[str, Any]
     }
 
 
-def instance_values(instance: dict[str, Any]) -> dict[str, Any]:
-    """The chart values that make the chart render `instance` (see contract.artefacts)."""
-    database = instance["run_storage"]["config"]["postgres_db"]
-    monitoring, retries = instance["run_monitoring"], instance["run_retries"]
-    coordinator = instance["run_coordinator"]["config"]
-    compute_logs = instance["compute_logs"]["config"]
-    retention = instance["retention"]
+def instance_values(instance: DagsterInstance) -> dict[str, Any]:
+    """The chart values that make the chart render `instance` as `dagster_yaml` does natively."""
+    policy = instance.policy
+    threads = {"useThreads": True, "numWorkers": policy.daemon_workers}
+    s3_logs: dict[str, Any] = {
+        "bucket": instance.logs_bucket,
+        "prefix": instance.logs_prefix,
+        "region": instance.logs_region,
+        "verify": True,
+    }
+    if instance.logs_endpoint:
+        s3_logs["endpointUrl"] = instance.logs_endpoint
     return {
-        "telemetry": {"enabled": instance["telemetry"]["enabled"]},
+        "telemetry": {"enabled": instance.telemetry},
         "postgresql": {
             "enabled": False,
-            "postgresqlHost": database["hostname"],
-            "postgresqlUsername": database["username"],
-            "postgresqlDatabase": database["db_name"],
-            "postgresqlScheme": database["scheme"],
-            "postgresqlParams": database["params"],
-            "service": {"port": database["port"]},
+            "postgresqlHost": instance.postgres_host,
+            "postgresqlUsername": instance.user,
+            "postgresqlDatabase": instance.database,
+            "postgresqlScheme": instance.postgres_scheme,
+            "postgresqlParams": {},
+            "service": {"port": instance.postgres_port},
         },
         "dagsterDaemon": {
             "runCoordinator": {
                 "enabled": True,
-                "type": instance["run_coordinator"]["class"],
+                "type": RUN_COORDINATOR,
                 "config": {
                     "queuedRunCoordinator": {
-                        "maxConcurrentRuns": coordinator["max_concurrent_runs"],
-                        "tagConcurrencyLimits": coordinator["tag_concurrency_limits"],
-                        "dequeueUseThreads": coordinator["dequeue_use_threads"],
-                        "dequeueNumWorkers": coordinator["dequeue_num_workers"],
+                        "maxConcurrentRuns": policy.max_concurrent_runs,
+                        "tagConcurrencyLimits": instance.tag_concurrency_limits(),
+                        "dequeueUseThreads": True,
+                        "dequeueNumWorkers": policy.daemon_workers,
                     }
                 },
             },
             "runMonitoring": {
-                "enabled": monitoring["enabled"],
-                "startTimeoutSeconds": monitoring["start_timeout_seconds"],
-                "pollIntervalSeconds": monitoring["poll_interval_seconds"],
-                "maxResumeRunAttempts": monitoring["max_resume_run_attempts"],
-                "freeSlotsAfterRunEndSeconds": monitoring["free_slots_after_run_end_seconds"],
+                "enabled": True,
+                "startTimeoutSeconds": policy.start_timeout_seconds,
+                "pollIntervalSeconds": policy.monitoring_poll_seconds,
+                "maxResumeRunAttempts": 0,
+                "freeSlotsAfterRunEndSeconds": 0,
             },
-            "runRetries": {"enabled": retries["enabled"], "maxRetries": retries["max_retries"]},
-            **{
-                section: {
-                    "useThreads": instance[section]["use_threads"],
-                    "numWorkers": instance[section]["num_workers"],
-                }
-                for section in ("sensors", "schedules")
-            },
+            "runRetries": {"enabled": True, "maxRetries": policy.max_run_retries},
+            "sensors": threads,
+            "schedules": dict(threads),
         },
         "retention": {
             "enabled": True,
-            "schedule": {"purgeAfterDays": retention["schedule"]["purge_after_days"]},
-            "sensor": {"purgeAfterDays": retention["sensor"]["purge_after_days"]},
-            "autoMaterialize": {"purgeAfterDays": retention["auto_materialize"]["purge_after_days"]},
+            "schedule": {"purgeAfterDays": policy.failed_ticks_kept_days},
+            "sensor": {"purgeAfterDays": instance.sensor_ticks_kept()},
+            "autoMaterialize": {"purgeAfterDays": instance.automation_ticks_kept()},
         },
-        "computeLogManager": {
-            "type": instance["compute_logs"]["class"],
-            "config": {
-                "s3ComputeLogManager": {
-                    "bucket": compute_logs["bucket"],
-                    "prefix": compute_logs["prefix"],
-                    "region": compute_logs["region"],
-                    "verify": compute_logs["verify"],
-                    **(
-                        {"endpointUrl": compute_logs["endpoint_url"]}
-                        if "endpoint_url" in compute_logs
-                        else {}
-                    ),
-                }
-            },
-        },
+        "computeLogManager": {"type": COMPUTE_LOG_MANAGER, "config": {"s3ComputeLogManager": s3_logs}},
     }
 
 

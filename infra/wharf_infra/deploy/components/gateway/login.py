@@ -74,28 +74,42 @@ def basic_auth(config: PlatformConfig, opts: pulumi.ResourceOptions) -> Login:
     return Login(filters=(USE_MIDDLEWARE,))
 
 
-def oauth2_proxy_args(config: PlatformConfig) -> list[str]:
-    """oauth2-proxy as an answer to forwardAuth: 202 with a session, else off to the provider."""
-    assert config.auth.oidc is not None  # checked by the config model
+def oauth2_proxy_args(
+    issuer: str, client_id: str, domain: str, https: bool = True, listen: str = f"0.0.0.0:{OAUTH2_PROXY_PORT}"
+) -> list[str]:
+    """oauth2-proxy as an answer to forwardAuth: 202 with a session, else off to the provider.
+
+    The client and cookie secrets come from its environment. `https` False is loopback only (the
+    gateway tier): cookies without `Secure`, redirects to any port of the domain's hosts."""
     return [
         "--provider=oidc",
-        f"--oidc-issuer-url={config.auth.oidc.issuer}",
-        f"--client-id={config.auth.oidc.client_id}",
+        f"--oidc-issuer-url={issuer}",
+        f"--client-id={client_id}",
         "--email-domain=*",
         "--upstream=static://202",
-        f"--http-address=0.0.0.0:{OAUTH2_PROXY_PORT}",
+        f"--http-address={listen}",
         "--reverse-proxy=true",
         "--skip-provider-button=true",
         "--set-xauthrequest=true",
-        "--cookie-secure=true",
-        f"--cookie-domain=.{config.domain}",
-        f"--whitelist-domain=.{config.domain}",
+        f"--cookie-secure={str(https).lower()}",
+        f"--cookie-domain=.{domain}",
+        f"--whitelist-domain=.{domain}{'' if https else ':*'}",
     ]
+
+
+def forward_auth(address: str) -> dict[str, object]:
+    """The forwardAuth middleware that asks oauth2-proxy at `address` about every request."""
+    return {
+        "address": address,
+        "trustForwardHeader": True,
+        "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email"],
+    }
 
 
 def oidc(config: PlatformConfig, client_secret: pulumi.Input[str], opts: pulumi.ResourceOptions) -> Login:
     """oauth2-proxy with the stack's client and a generated cookie secret, behind forwardAuth."""
     namespace = config.namespace
+    assert config.auth.oidc is not None  # checked by the config model
     cookie_secret = generated_password("oauth2-proxy-cookie", opts)  # 32 characters: an AES-256 key
     secret(
         OIDC_SECRET,
@@ -127,7 +141,9 @@ def oidc(config: PlatformConfig, client_secret: pulumi.Input[str], opts: pulumi.
                         {
                             "name": OAUTH2_PROXY,
                             "image": versions().image("oauth2_proxy"),
-                            "args": oauth2_proxy_args(config),
+                            "args": oauth2_proxy_args(
+                                config.auth.oidc.issuer, config.auth.oidc.client_id, config.domain
+                            ),
                             "env": env,
                             "ports": [{"name": "http", "containerPort": OAUTH2_PROXY_PORT}],
                             "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
@@ -149,12 +165,8 @@ def oidc(config: PlatformConfig, client_secret: pulumi.Input[str], opts: pulumi.
         },
         opts=opts,
     )
-    forward_auth = {
-        "address": f"http://{OAUTH2_PROXY}.{namespace}.svc:{OAUTH2_PROXY_PORT}/",
-        "trustForwardHeader": True,
-        "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email"],
-    }
-    _middleware(namespace, {"forwardAuth": forward_auth}, opts)
+    address = f"http://{OAUTH2_PROXY}.{namespace}.svc:{OAUTH2_PROXY_PORT}/"
+    _middleware(namespace, {"forwardAuth": forward_auth(address)}, opts)
     return Login(
         filters=(USE_MIDDLEWARE, STRIP_AUTHORIZATION), paths=(("/oauth2/", OAUTH2_PROXY, OAUTH2_PROXY_PORT),)
     )
