@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 from stack_memory import PeakMemory
 
-from wharf_infra.native import __main__ as stack_cli
+from wharf_infra.native import stack as native_stack
 from wharf_infra.native.dagster import platform_env
 
 CITY = "madrid"
@@ -55,7 +55,7 @@ def _empty_run_seconds(instance: dg.DagsterInstance, partition_key: str) -> floa
 
 
 def main() -> None:
-    started_here = stack_cli.ensure_up()
+    started_here = native_stack.ensure_up()
     os.environ.update(platform_env())
     from weather.source import WeatherSource
     from wharf_shared.profiles import shared_resources
@@ -91,7 +91,7 @@ def main() -> None:
             empty_seconds = _empty_run_seconds(instance, keys[0])
     finally:
         if started_here:
-            stack_cli.down()
+            native_stack.down()
     print(f"\n{DAYS}-day backfill of {CITY}")
     print(f"  one run:              {one_rows:>7} rows  {one_seconds:8.2f} s")
     print(f"  one run per day:      {many_rows:>7} rows  {many_seconds:8.2f} s  ({DAYS} runs)")

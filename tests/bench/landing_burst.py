@@ -33,7 +33,7 @@ from stack_memory import PeakMemory
 from bioreactor.batch_files import LANDING_PREFIX
 from bioreactor.generate import bad_file, batch_table, to_parquet
 from bioreactor.sensors import ingest_job, landing_keys
-from wharf_infra.native import __main__ as stack_cli
+from wharf_infra.native import stack as native_stack
 from wharf_infra.native.dagster import dagster_home, platform_env
 from wharf_infra.native.services import s3_client
 
@@ -212,7 +212,7 @@ def _large(watch: GoneWatch, prefix: str, rows: int, every: timedelta, goal: str
 
 def main() -> None:
     large_only = sys.argv[1:] == ["--large-only"]  # the 1M and 10M files alone
-    started_here = stack_cli.ensure_up()
+    started_here = native_stack.ensure_up()
     os.environ.update(platform_env())
     prefix = f"BENCH-{int(time.time())}-"
     try:
@@ -224,7 +224,7 @@ def main() -> None:
             _large(watch, prefix, 10_000_000, timedelta(milliseconds=500), "")
     finally:
         if started_here:
-            stack_cli.down()
+            native_stack.down()
 
 
 if __name__ == "__main__":

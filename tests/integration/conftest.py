@@ -24,8 +24,8 @@ from bioreactor.sensors import ingest_job, landing_keys
 from weather.cities import CITIES
 from weather.source import WeatherSource
 from wharf_infra.contract.facts import BUCKETS
-from wharf_infra.native import __main__ as stack_cli
 from wharf_infra.native import processes
+from wharf_infra.native import stack as native_stack
 from wharf_infra.native.dagster import instance_config, platform_env
 from wharf_infra.native.services import Postgres, s3_client
 
@@ -65,7 +65,7 @@ def _reset_instance(dagster_home: str) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[dict[str, str]]:
-    started_here = stack_cli.ensure_up()
+    started_here = native_stack.ensure_up()
     env = platform_env()
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
@@ -80,7 +80,7 @@ def stack() -> Iterator[dict[str, str]]:
         else:
             os.environ[key] = value
     if started_here:
-        stack_cli.down()
+        native_stack.down()
         left = processes.leftovers()
         assert not left, f"the stack's stop left processes running: {left}"
 

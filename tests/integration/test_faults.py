@@ -24,8 +24,8 @@ from analytics.automation import bioreactor_models_job
 from bioreactor.generate import bad_file, batch_table, to_parquet
 from bioreactor.sensors import ingest_job
 from weather.source import WeatherSource
-from wharf_infra.native import __main__ as stack_cli
 from wharf_infra.native import processes
+from wharf_infra.native import stack as native_stack
 from wharf_infra.native.dagster import Dagster
 from wharf_infra.native.services import Marquez, Minio, Nessie, Postgres, Service, Trino, s3_client
 from wharf_infra.native.settings import settings
@@ -99,7 +99,7 @@ def _outage(service: str, location: str) -> tuple[float, list[str]]:
     fault.start()
     back = time.monotonic()
     before = {name: processes.running_pid(name) for name in SUPERVISED}
-    stack_cli.ensure_up()
+    native_stack.ensure_up()
     return back, [name for name in SUPERVISED if processes.running_pid(name) != before[name]]
 
 

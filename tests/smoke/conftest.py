@@ -36,14 +36,14 @@ def data_plane(target: Target) -> Iterator[Target]:
     if not target.native_data_plane:
         yield target
         return
-    from wharf_infra.native import __main__ as stack_cli
+    from wharf_infra.native import stack as native_stack
 
-    started_here = stack_cli.ensure_up()
+    started_here = native_stack.ensure_up()
     try:
         yield target
     finally:
         if started_here:
-            stack_cli.down()
+            native_stack.down()
 
 
 class GraphQL:

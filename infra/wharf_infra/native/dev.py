@@ -22,8 +22,8 @@ PORT = "3000"
 
 
 def main() -> None:
-    from wharf_infra.native.__main__ import services
     from wharf_infra.native.dagster import Dagster, dagster_home, platform_env, write_home
+    from wharf_infra.native.stack import services
 
     backing = [s for s in services() if s.name != "dagster"]
     if all(service.healthy() for service in backing):
