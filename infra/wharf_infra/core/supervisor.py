@@ -51,6 +51,17 @@ def _family(pid: int) -> list[psutil.Process]:
 
 
 @dataclass(frozen=True)
+class ProcessSpec:
+    """One process to keep running: how to start it, and when it is ready (None: once started)."""
+
+    name: str
+    argv: Sequence[str | Path]
+    ready: Callable[[], bool] | None = None
+    timeout: float = 300.0
+    env: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Supervisor:
     state_dir: Path
 
@@ -93,6 +104,13 @@ class Supervisor:
             )
         self.pid_file(name).write_text(str(process.pid))
         return process.pid
+
+    def ensure(self, spec: ProcessSpec) -> None:
+        """Start `spec` unless it runs already, then wait until it is ready."""
+        if self.running_pid(spec.name) is None:
+            self.start(spec.name, spec.argv, spec.env)
+        if spec.ready is not None:
+            self.wait_until(spec.name, spec.ready, spec.timeout)
 
     def stop(self, name: str, timeout: float = 30.0) -> bool:
         """Stop the process, its group and every descendant, even one that left the group (Dagster's

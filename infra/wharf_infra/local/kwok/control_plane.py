@@ -29,7 +29,7 @@ import yaml
 
 from wharf_infra.build.toolchain import ETCD, KUBERNETES, KWOK, kwok_stages
 from wharf_infra.core.paths import cache_dir
-from wharf_infra.core.supervisor import ProcessError, Supervisor, http_ok
+from wharf_infra.core.supervisor import ProcessError, ProcessSpec, Supervisor, http_ok
 from wharf_infra.local.kwok.certificates import Pki
 
 HOST = "127.0.0.1"
@@ -54,7 +54,13 @@ POD_STAGES = (
     "pod-delete",
 )
 START_TIMEOUT_S = 300  # generous: a loaded 2-core machine starts the API server in tens of seconds
-PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+PROCESSES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+)  # processes(), in order
 
 
 def state_dir() -> Path:
@@ -198,93 +204,12 @@ class ControlPlane:
 
     # -- lifecycle
 
-    def up(self) -> None:
-        """Start what is not running (building the binaries once); idempotent."""
-        k8s_bin, etcd_bin, kwok_bin = KUBERNETES.build(), ETCD.build(), KWOK.build()
-        self.pki.ensure()
-        for user in ("admin", "controller-manager", "scheduler", "kwok"):
-            path = self.kubeconfig if user == "admin" else self._component_kubeconfig(user)
-            path.touch(mode=0o600, exist_ok=True)
-            path.write_text(yaml.safe_dump(_kubeconfig(self.pki, user)))
-        supervisor = self.supervisor
-        if supervisor.running_pid("etcd") is None:
-            supervisor.start(
-                "etcd",
-                [
-                    etcd_bin / "etcd",
-                    "--name=wharf",
-                    f"--data-dir={self.root / 'etcd'}",
-                    f"--listen-client-urls=http://{HOST}:{ETCD_PORT}",
-                    f"--advertise-client-urls=http://{HOST}:{ETCD_PORT}",
-                    f"--listen-peer-urls=http://{HOST}:{ETCD_PEER_PORT}",
-                    f"--initial-advertise-peer-urls=http://{HOST}:{ETCD_PEER_PORT}",
-                    f"--initial-cluster=wharf=http://{HOST}:{ETCD_PEER_PORT}",
-                    "--unsafe-no-fsync",  # a disposable test store: durability is not its job
-                    "--log-level=warn",
-                ],
-            )
-        supervisor.wait_until("etcd", lambda: http_ok(f"http://{HOST}:{ETCD_PORT}/health"), START_TIMEOUT_S)
-        pki = self.pki
-        if supervisor.running_pid("kube-apiserver") is None:
-            supervisor.start(
-                "kube-apiserver",
-                [
-                    k8s_bin / "kube-apiserver",
-                    f"--etcd-servers=http://{HOST}:{ETCD_PORT}",
-                    f"--bind-address={HOST}",
-                    f"--advertise-address={HOST}",
-                    f"--secure-port={API_PORT}",
-                    f"--tls-cert-file={pki.cert('apiserver')}",
-                    f"--tls-private-key-file={pki.key('apiserver')}",
-                    f"--client-ca-file={pki.ca}",
-                    f"--service-account-key-file={pki.service_account_public}",
-                    f"--service-account-signing-key-file={pki.service_account_key}",
-                    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                    f"--service-cluster-ip-range={SERVICE_RANGE}",
-                    "--authorization-mode=Node,RBAC",
-                    "--disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
-                    "--endpoint-reconciler-type=none",  # a loopback address may not be an Endpoint
-                    "--profiling=false",
-                    "--v=1",
-                ],
-            )
-        supervisor.wait_until("kube-apiserver", self._ready, START_TIMEOUT_S)
-        if supervisor.running_pid("kube-controller-manager") is None:
-            supervisor.start(
-                "kube-controller-manager",
-                [
-                    k8s_bin / "kube-controller-manager",
-                    f"--kubeconfig={self._component_kubeconfig('controller-manager')}",
-                    f"--authentication-kubeconfig={self._component_kubeconfig('controller-manager')}",
-                    f"--authorization-kubeconfig={self._component_kubeconfig('controller-manager')}",
-                    f"--bind-address={HOST}",
-                    f"--secure-port={CONTROLLER_MANAGER_PORT}",
-                    f"--service-account-private-key-file={pki.service_account_key}",
-                    f"--root-ca-file={pki.ca}",
-                    f"--cluster-signing-cert-file={pki.ca}",
-                    f"--cluster-signing-key-file={pki.key('ca')}",
-                    "--use-service-account-credentials=true",
-                    f"--cluster-cidr={POD_RANGE}",
-                    f"--service-cluster-ip-range={SERVICE_RANGE}",
-                    "--enable-hostpath-provisioner=true",
-                    "--leader-elect=false",
-                    "--v=1",
-                ],
-            )
-        if supervisor.running_pid("kube-scheduler") is None:
-            supervisor.start(
-                "kube-scheduler",
-                [
-                    k8s_bin / "kube-scheduler",
-                    f"--kubeconfig={self._component_kubeconfig('scheduler')}",
-                    f"--authentication-kubeconfig={self._component_kubeconfig('scheduler')}",
-                    f"--authorization-kubeconfig={self._component_kubeconfig('scheduler')}",
-                    f"--bind-address={HOST}",
-                    f"--secure-port={SCHEDULER_PORT}",
-                    "--leader-elect=false",
-                    "--v=1",
-                ],
-            )
+    def _component_login(self, user: str) -> list[str]:
+        kubeconfig = self._component_kubeconfig(user)
+        return [f"--{kind}kubeconfig={kubeconfig}" for kind in ("", "authentication-", "authorization-")]
+
+    def _stages(self) -> Path:
+        """kwok's shipped stages for nodes and pods, in one file."""
         stages = self.root / "stages.yaml"
         stage_files = [
             kwok_stages("node") / "fast" / "node-initialize.yaml",
@@ -292,21 +217,108 @@ class ControlPlane:
             *(kwok_stages("pod") / "general" / f"{stage}.yaml" for stage in POD_STAGES),
         ]
         stages.write_text("\n---\n".join(path.read_text() for path in stage_files))
-        if supervisor.running_pid("kwok") is None:
-            supervisor.start(
-                "kwok",
-                [
-                    kwok_bin / "kwok",
-                    f"--kubeconfig={self._component_kubeconfig('kwok')}",
-                    f"--config={stages}",
-                    "--manage-all-nodes=false",
-                    "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-                    f"--server-address={HOST}:{KWOK_PORT}",
-                    "--cidr=10.244.0.1/16",
-                    "--node-ip=10.0.0.1",
-                    "--node-lease-duration-seconds=40",
-                ],
-            )
+        return stages
+
+    def processes(self) -> list[ProcessSpec]:
+        """The control plane, in start order (building the binaries once)."""
+        k8s_bin, etcd_bin, kwok_bin, pki = KUBERNETES.build(), ETCD.build(), KWOK.build(), self.pki
+        etcd = ProcessSpec(
+            "etcd",
+            [
+                etcd_bin / "etcd",
+                "--name=wharf",
+                f"--data-dir={self.root / 'etcd'}",
+                f"--listen-client-urls=http://{HOST}:{ETCD_PORT}",
+                f"--advertise-client-urls=http://{HOST}:{ETCD_PORT}",
+                f"--listen-peer-urls=http://{HOST}:{ETCD_PEER_PORT}",
+                f"--initial-advertise-peer-urls=http://{HOST}:{ETCD_PEER_PORT}",
+                f"--initial-cluster=wharf=http://{HOST}:{ETCD_PEER_PORT}",
+                "--unsafe-no-fsync",  # a disposable test store: durability is not its job
+                "--log-level=warn",
+            ],
+            ready=lambda: http_ok(f"http://{HOST}:{ETCD_PORT}/health"),
+            timeout=START_TIMEOUT_S,
+        )
+        apiserver = ProcessSpec(
+            "kube-apiserver",
+            [
+                k8s_bin / "kube-apiserver",
+                f"--etcd-servers=http://{HOST}:{ETCD_PORT}",
+                f"--bind-address={HOST}",
+                f"--advertise-address={HOST}",
+                f"--secure-port={API_PORT}",
+                f"--tls-cert-file={pki.cert('apiserver')}",
+                f"--tls-private-key-file={pki.key('apiserver')}",
+                f"--client-ca-file={pki.ca}",
+                f"--service-account-key-file={pki.service_account_public}",
+                f"--service-account-signing-key-file={pki.service_account_key}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-cluster-ip-range={SERVICE_RANGE}",
+                "--authorization-mode=Node,RBAC",
+                "--disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+                "--endpoint-reconciler-type=none",  # a loopback address may not be an Endpoint
+                "--profiling=false",
+                "--v=1",
+            ],
+            ready=self._ready,
+            timeout=START_TIMEOUT_S,
+        )
+        controller_manager = ProcessSpec(
+            "kube-controller-manager",
+            [
+                k8s_bin / "kube-controller-manager",
+                *self._component_login("controller-manager"),
+                f"--bind-address={HOST}",
+                f"--secure-port={CONTROLLER_MANAGER_PORT}",
+                f"--service-account-private-key-file={pki.service_account_key}",
+                f"--root-ca-file={pki.ca}",
+                f"--cluster-signing-cert-file={pki.ca}",
+                f"--cluster-signing-key-file={pki.key('ca')}",
+                "--use-service-account-credentials=true",
+                f"--cluster-cidr={POD_RANGE}",
+                f"--service-cluster-ip-range={SERVICE_RANGE}",
+                "--enable-hostpath-provisioner=true",
+                "--leader-elect=false",
+                "--v=1",
+            ],
+        )
+        scheduler = ProcessSpec(
+            "kube-scheduler",
+            [
+                k8s_bin / "kube-scheduler",
+                *self._component_login("scheduler"),
+                f"--bind-address={HOST}",
+                f"--secure-port={SCHEDULER_PORT}",
+                "--leader-elect=false",
+                "--v=1",
+            ],
+        )
+        kwok = ProcessSpec(
+            "kwok",
+            [
+                kwok_bin / "kwok",
+                f"--kubeconfig={self._component_kubeconfig('kwok')}",
+                f"--config={self._stages()}",
+                "--manage-all-nodes=false",
+                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                f"--server-address={HOST}:{KWOK_PORT}",
+                "--cidr=10.244.0.1/16",
+                "--node-ip=10.0.0.1",
+                "--node-lease-duration-seconds=40",
+            ],
+        )
+        return [etcd, apiserver, controller_manager, scheduler, kwok]
+
+    def up(self) -> None:
+        """Start what is not running; then the simulated nodes and the storage class. Idempotent."""
+        self.pki.ensure()
+        for user in ("admin", "controller-manager", "scheduler", "kwok"):
+            path = self.kubeconfig if user == "admin" else self._component_kubeconfig(user)
+            path.touch(mode=0o600, exist_ok=True)
+            path.write_text(yaml.safe_dump(_kubeconfig(self.pki, user)))
+        supervisor = self.supervisor
+        for spec in self.processes():
+            supervisor.ensure(spec)
         for name in NODES:
             self._ensure("/api/v1/nodes", _node(name))
         self._ensure("/apis/storage.k8s.io/v1/storageclasses", _storage_class())
