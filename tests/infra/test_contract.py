@@ -52,6 +52,21 @@ def _config_map_with(rendered: Rendered, release: str, key: str) -> str:
     return str(found[0])
 
 
+def _substitutions(side: Endpoints, other: Endpoints) -> list[tuple[str, str]]:
+    """The text replacements that turn `side`'s addresses into `other`'s (longest first)."""
+    pairs = {
+        side.nessie_url: other.nessie_url,
+        side.trino_url: other.trino_url,
+        side.marquez_url: other.marquez_url,
+        side.trino_lineage_namespace: other.trino_lineage_namespace,
+        f"{side.postgres_host}:{side.postgres_port}": f"{other.postgres_host}:{other.postgres_port}",
+        side.postgres_host: other.postgres_host,
+    }
+    if side.s3_endpoint and other.s3_endpoint:
+        pairs[side.s3_endpoint] = other.s3_endpoint
+    return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
+
+
 def _cluster_endpoints(rendered: Rendered) -> Endpoints:
     code_env = rendered.named("ConfigMap", "wharf-code-env")["data"]
     contract = PlatformEnvironment.from_env(code_env)
@@ -60,7 +75,7 @@ def _cluster_endpoints(rendered: Rendered) -> Endpoints:
 
 
 def _to_native(text: str, rendered: Rendered) -> str:
-    for cluster, native in _cluster_endpoints(rendered).substitutions(settings.settings().endpoints):
+    for cluster, native in _substitutions(_cluster_endpoints(rendered), settings.settings().endpoints):
         text = text.replace(cluster, native)
     return text
 

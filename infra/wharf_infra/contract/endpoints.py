@@ -66,20 +66,6 @@ class Endpoints:
             trino_lineage_namespace=self.trino_lineage_namespace,
         )
 
-    def substitutions(self, other: Endpoints) -> list[tuple[str, str]]:
-        """The text replacements that turn this side's addresses into `other`'s (longest first)."""
-        pairs = {
-            self.nessie_url: other.nessie_url,
-            self.trino_url: other.trino_url,
-            self.marquez_url: other.marquez_url,
-            self.trino_lineage_namespace: other.trino_lineage_namespace,
-            f"{self.postgres_host}:{self.postgres_port}": f"{other.postgres_host}:{other.postgres_port}",
-            self.postgres_host: other.postgres_host,
-        }
-        if self.s3_endpoint and other.s3_endpoint:
-            pairs[self.s3_endpoint] = other.s3_endpoint
-        return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
-
 
 def _service_url(service: tuple[str, int], namespace: str) -> str:
     return f"http://{service[0]}.{namespace}.svc:{service[1]}"
