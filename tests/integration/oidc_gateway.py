@@ -56,7 +56,7 @@ def _keycloak_home() -> Path:
     home = cache_dir() / f"keycloak-{version}"
     if not (home / "bin" / "kc.sh").exists():
         tarball = maven_artifact(
-            f"org.keycloak:keycloak-quarkus-dist:{version}:tar.gz", f"keycloak-{version}.tar.gz"
+            f"org.keycloak:keycloak-quarkus-dist:{version}:tar.gz", f"keycloak-quarkus-dist-{version}.tar.gz"
         )
         staging = home.with_name(home.name + ".staging")
         shutil.rmtree(staging, ignore_errors=True)
