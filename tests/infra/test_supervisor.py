@@ -5,8 +5,9 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
-from wharf_infra.core.supervisor import Supervisor
+from wharf_infra.core.supervisor import ProcessError, ProcessSpec, Supervisor
 
 # A service that, like Dagster's webserver, starts a helper in a session of its own (out of its
 # process group) and one in its group that ignores SIGTERM; each writes its pid.
@@ -45,3 +46,30 @@ def _running(pid: int) -> bool:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
+
+
+def test_ensure_starts_a_process_once_and_waits_until_it_is_ready(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path)
+    ready_file = tmp_path / "ready"
+    service = (
+        f"import pathlib, time; time.sleep(1); pathlib.Path({str(ready_file)!r}).touch(); time.sleep(600)"
+    )
+    spec = ProcessSpec("service", [sys.executable, "-c", service], ready=ready_file.exists, timeout=60)
+    try:
+        supervisor.ensure(spec)
+        assert ready_file.exists()  # not back before it was ready
+        first = supervisor.running_pid("service")
+        supervisor.ensure(spec)
+        assert supervisor.running_pid("service") == first  # a running process is not started twice
+    finally:
+        supervisor.stop("service", timeout=3)
+
+
+def test_ensure_names_the_log_of_a_process_that_exits_while_starting(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path)
+    spec = ProcessSpec(
+        "broken", [sys.executable, "-c", "print('no config'); raise SystemExit(3)"], ready=lambda: False
+    )
+    with pytest.raises(ProcessError, match="broken exited while starting") as error:
+        supervisor.ensure(spec)
+    assert "no config" in str(error.value)
