@@ -21,20 +21,20 @@ import yaml
 from wharf_infra.build.toolchain import helm
 from wharf_infra.core.paths import upstream_dir
 from wharf_infra.core.versions import versions
-from wharf_infra.deploy.chart_source import ChartSourceError, chart_source, helm_cli_args, pinned_chart_folder
+from wharf_infra.deploy.chart_source import ChartSource, ChartSourceError, chart_source, helm_cli_args
 
 
 def chart_name(release: dict[str, Any]) -> str:
     return str(release["chart"]).rsplit("/", 1)[-1]
 
 
-def local_chart(chart: str) -> Path | None:
-    """The unpacked chart of the pinned version, if the upstream copies hold it."""
+def _source(chart: str) -> ChartSource:
+    """The pinned chart from the upstream copies when they hold its version, else its repository."""
     root = upstream_dir()
     try:
-        return pinned_chart_folder(root / "charts", chart) if root else None
+        return chart_source(chart, root / "charts" if root else None)
     except ChartSourceError:
-        return None
+        return chart_source(chart, None)
 
 
 # The Kubernetes definitions the Dagster chart's values schema refers to, by URL; offline, they
@@ -72,8 +72,7 @@ def template(release: dict[str, Any]) -> str:
     validates every release's values offline with those references resolved.
     """
     chart = chart_name(release)
-    local = local_chart(chart)
-    source = chart_source(chart, local.parent if local else None)
+    source = _source(chart)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as values:
         yaml.safe_dump(release["values"], values)
         values.flush()
