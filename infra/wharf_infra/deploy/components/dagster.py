@@ -15,9 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from wharf_infra.contract.artefacts import COMPUTE_LOG_MANAGER, RUN_COORDINATOR, DagsterInstance
-from wharf_infra.core.image_tags import content_tag, image_name
+from wharf_infra.core.image_tags import Images, content_tag, image_name
 from wharf_infra.core.registry import CodeLocation
-from wharf_infra.core.versions import versions
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
 from wharf_infra.deploy.components.security import container_security, pod_security
@@ -48,11 +47,11 @@ class DagsterArgs:
     code_env: dict[str, str]
     webserver_replicas: int = 1
     image_tags: dict[str, str] = field(default_factory=dict)  # name -> tag; content tags otherwise
+    images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
-def _image(name: str, pull_policy: str) -> dict[str, str]:
-    repository, tag = versions().image_parts(name)
-    return {"repository": repository, "tag": tag, "pullPolicy": pull_policy}
+def _image(name: str, args: DagsterArgs) -> dict[str, str]:
+    return {**args.images.values(name), "pullPolicy": args.image_pull_policy}
 
 
 def _s3_secrets(store: ObjectStoreFacts) -> list[dict[str, str]]:
@@ -139,13 +138,13 @@ def instance_values(instance: DagsterInstance) -> dict[str, Any]:
 
 
 def dagster_values(args: DagsterArgs) -> dict[str, Any]:
-    core_image = _image("dagster", args.image_pull_policy)
-    client, client_tag = versions().image_parts("postgres_client")
+    core_image = _image("dagster", args)
+    client, client_tag = args.images.parts("postgres_client")
     s3_secrets = _s3_secrets(args.store)
     values: dict[str, Any] = {
         "global": {"postgresqlSecretName": args.database_password_secret},
         "generatePostgresqlPasswordSecret": False,
-        "busybox": {"image": {**versions().image_values("busybox"), "pullPolicy": args.image_pull_policy}},
+        "busybox": {"image": _image("busybox", args)},
         # The init containers that wait for the database run this image: pinned, like every other.
         "postgresql": {
             "image": {

@@ -6,7 +6,7 @@ image falls back to its bundled development config, with its own database login 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -15,7 +15,7 @@ import yaml
 
 from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
 from wharf_infra.contract.endpoints import MARQUEZ_SERVICE, Endpoints
-from wharf_infra.core.versions import versions
+from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
 from wharf_infra.deploy.labels import labels, metadata, selector
 
@@ -33,6 +33,7 @@ class MarquezArgs:
     endpoints: Endpoints
     database_secret: str
     replicas: int = 1
+    images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
 def _deployment(
@@ -96,7 +97,7 @@ class Marquez(pulumi.ComponentResource):
         _deployment(
             API,
             args.namespace,
-            versions().image("marquez"),
+            args.images.reference("marquez"),
             args.replicas,
             {
                 "env": [
@@ -131,7 +132,7 @@ class Marquez(pulumi.ComponentResource):
         _deployment(
             WEB,
             args.namespace,
-            versions().image("marquez_web"),
+            args.images.reference("marquez_web"),
             args.replicas,
             {
                 "env": [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,7 +17,7 @@ from wharf_infra.contract.facts import (
     s3_principal,
 )
 from wharf_infra.contract.facts import MINIO_ROOT_SECRET as ROOT_SECRET
-from wharf_infra.core.versions import versions
+from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.object_store import COMPONENT, ObjectStoreFacts
 from wharf_infra.deploy.components.secrets import generated_password, secret
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
@@ -60,6 +60,7 @@ def _container_spec(name: str, image: str, **spec: object) -> dict[str, object]:
 class MinioArgs:
     namespace: str
     storage: str
+    images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
 class Minio(pulumi.ComponentResource):
@@ -70,7 +71,7 @@ class Minio(pulumi.ComponentResource):
     def __init__(self, name: str, args: MinioArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:Minio", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        image = versions().image("minio")
+        image = args.images.reference("minio")
         version = image.rsplit(":", 1)[-1]
         secret(
             ROOT_SECRET,

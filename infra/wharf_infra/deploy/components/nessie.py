@@ -7,7 +7,7 @@ only wire the credentials from Secrets and pin the image.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -15,7 +15,7 @@ import pulumi
 from wharf_infra.contract.artefacts import NESSIE_S3, S3_KEY_ENV, nessie_settings
 from wharf_infra.contract.endpoints import NESSIE_SERVICE, Endpoints
 from wharf_infra.contract.facts import WAREHOUSE
-from wharf_infra.core.versions import versions
+from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
 
@@ -32,12 +32,13 @@ class NessieArgs:
     endpoints: Endpoints
     database_secret: str
     store: ObjectStoreFacts
+    images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
 def nessie_values(args: NessieArgs) -> dict[str, Any]:
     """The values wharf computes; sizing and security live in helm/nessie/."""
     settings = nessie_settings(args.endpoints)
-    repository, tag = versions().image_parts("nessie")
+    repository, tag = args.images.parts("nessie")
     s3: dict[str, Any] = (
         {
             "authType": settings[f"{NESSIE_S3}.auth-type"],

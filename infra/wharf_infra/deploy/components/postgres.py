@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from wharf_infra.contract.endpoints import POSTGRES_CLUSTER as CLUSTER_NAME
 from wharf_infra.contract.facts import DATABASES
 from wharf_infra.core.config import PostgresSettings
-from wharf_infra.core.versions import versions
+from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.release import Charts, helm_release
 from wharf_infra.deploy.components.secrets import generated_password, secret
 from wharf_infra.deploy.components.security import resources
@@ -31,6 +31,7 @@ class PostgresArgs:
     namespace: str
     operator_namespace: str
     settings: PostgresSettings
+    images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
 class Postgres(pulumi.ComponentResource):
@@ -51,7 +52,7 @@ class Postgres(pulumi.ComponentResource):
             "cnpg",
             args.operator_namespace,
             args.charts,
-            {"image": versions().image_values("cnpg_operator")},
+            {"image": args.images.values("cnpg_operator")},
             child,
         )
 
@@ -86,7 +87,7 @@ class Postgres(pulumi.ComponentResource):
             metadata=metadata(CLUSTER_NAME, args.namespace, "database"),
             spec={
                 "instances": args.settings.instances,
-                "imageName": versions().image("postgres"),
+                "imageName": args.images.reference("postgres"),
                 "storage": {"size": args.settings.storage},
                 "resources": resources("250m", args.settings.memory, "2", _twice(args.settings.memory)),
                 "enableSuperuserAccess": False,

@@ -6,7 +6,7 @@ Catalogs and the event listener are the contract's artefacts; credentials reach 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -19,7 +19,7 @@ from wharf_infra.contract.artefacts import (
     trino_event_listener,
 )
 from wharf_infra.contract.endpoints import TRINO_SERVICE, Endpoints
-from wharf_infra.core.versions import versions
+from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
 
@@ -36,6 +36,7 @@ class TrinoArgs:
     endpoints: Endpoints
     marts_secret: str
     store: ObjectStoreFacts
+    images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
 def _secret_env(secret: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
@@ -51,7 +52,7 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
     )
     if "trino" in args.store.credential_secrets:
         env += _secret_env(args.store.credential_secrets["trino"], {key: key for key in S3_KEY_ENV})
-    repository, tag = versions().image_parts("trino")
+    repository, tag = args.images.parts("trino")
     values: dict[str, Any] = {
         "image": {"repository": repository, "tag": tag},
         "server": {"workers": args.workers},

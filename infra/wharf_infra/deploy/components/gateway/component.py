@@ -34,7 +34,12 @@ class Gateway(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         releases = operators.install(
-            args.charts, config.gateway, args.gateway_namespace, args.cert_manager_namespace, child
+            args.charts,
+            config.gateway,
+            config.image_source,
+            args.gateway_namespace,
+            args.cert_manager_namespace,
+            child,
         )
         with_crds = pulumi.ResourceOptions(parent=self, depends_on=releases)
         hosts = [config.host(route.name) for route in args.routes]

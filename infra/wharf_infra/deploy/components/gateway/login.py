@@ -140,7 +140,7 @@ def oidc(config: PlatformConfig, client_secret: pulumi.Input[str], opts: pulumi.
                     "containers": [
                         {
                             "name": OAUTH2_PROXY,
-                            "image": versions().image("oauth2_proxy"),
+                            "image": config.image_source.reference("oauth2_proxy"),
                             "args": oauth2_proxy_args(
                                 config.auth.oidc.issuer, config.auth.oidc.client_id, config.domain
                             ),

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from wharf_infra.contract.facts import GATEWAY_HTTPS_PORT
 from wharf_infra.core.config import GatewaySettings
+from wharf_infra.core.image_tags import Images
 from wharf_infra.core.versions import versions
 from wharf_infra.deploy.components.release import Charts, helm_release
 
@@ -26,19 +27,22 @@ CONTROLLER = "traefik.io/gateway-controller"
 RELEASE = "traefik"
 
 
-def traefik_image() -> dict[str, str]:
+def traefik_image(images: Images) -> dict[str, str]:
     """The pinned image as the chart takes it: registry, repository and tag apart."""
-    reference = versions().image_values("traefik")
+    reference = images.values("traefik")
     registry, _, repository = reference["repository"].partition("/")
     return {"registry": registry, "repository": repository, "tag": reference["tag"]}
 
 
-def traefik_values(settings: GatewaySettings) -> dict[str, Any]:
+def traefik_values(settings: GatewaySettings, images: Images) -> dict[str, Any]:
     """What the stack decides: the image, the Service type and, on kind, the fixed NodePorts
     that kind-config.yaml maps to the laptop's ports 80 and 443."""
     node_ports = {"web": settings.http_node_port, "websecure": settings.https_node_port}
     return {
-        "image": traefik_image(),
+        "image": traefik_image(images),
+        # The chart reads Traefik's version from the image tag, which a built image's content tag
+        # is not: the version the image runs, stated.
+        "versionOverride": versions().image_version("traefik"),
         "service": {"type": settings.service_type},
         "ports": {
             name: {
@@ -54,6 +58,7 @@ def traefik_values(settings: GatewaySettings) -> dict[str, Any]:
 def install(
     charts: Charts,
     settings: GatewaySettings,
+    images: Images,
     gateway_namespace: str,
     cert_manager_namespace: str,
     opts: pulumi.ResourceOptions,
@@ -64,13 +69,15 @@ def install(
         cert_manager_namespace,
         charts,
         {
-            "image": versions().image_values("cert_manager_controller"),
+            "image": images.values("cert_manager_controller"),
             **{
-                part: {"image": versions().image_values(f"cert_manager_{part}")}
+                part: {"image": images.values(f"cert_manager_{part}")}
                 for part in ("webhook", "cainjector", "startupapicheck")
             },
         },
         opts,
     )
-    traefik = helm_release("traefik", RELEASE, gateway_namespace, charts, traefik_values(settings), opts)
+    traefik = helm_release(
+        "traefik", RELEASE, gateway_namespace, charts, traefik_values(settings, images), opts
+    )
     return [cert_manager, traefik]

