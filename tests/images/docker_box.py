@@ -9,8 +9,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 LABEL = "wharf.tier=images"
+PGDATA = "/var/lib/postgresql/data/pgdata"
 START_TIMEOUT_S = 300.0  # generous: JVMs start slowly on a busy 2-core machine
 
 
@@ -97,3 +99,58 @@ def http_json(url: str, data: bytes | None = None, headers: dict[str, str] | Non
     request = urllib.request.Request(url, data=data, headers=headers or {})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+def start_postgres(box: Containers, image: str, password: str) -> str:
+    """initdb and the server, as uid 26 on a read-only root; other containers log in by password."""
+    script = (
+        f"printf '%s' \"$PGPASSWORD\" > /run/pw && initdb -D {PGDATA} -U postgres --pwfile=/run/pw "
+        f"--auth-local=trust --auth-host=scram-sha-256 >/dev/null "
+        f"&& echo 'host all all all scram-sha-256' >> {PGDATA}/pg_hba.conf "
+        f"&& exec postgres -D {PGDATA} -c listen_addresses='*' -k /run"
+    )
+    box.run(
+        image,
+        "-c",
+        script,
+        name="postgres",
+        user="26:26",
+        read_only=True,
+        tmpfs=("/var/lib/postgresql/data:uid=26,gid=26", "/run:uid=26,gid=26"),
+        env={"PGPASSWORD": password},
+        entrypoint="sh",
+    )
+    box.wait("postgres", lambda: docker_ok("exec", "postgres", "pg_isready", "-h", "/run"))
+    return "postgres"
+
+
+def trino_etc(folder: Path, catalogs: dict[str, str] | None = None) -> Path:
+    """The files the Trino chart mounts at /etc/trino, with the chart's JVM agent line."""
+    (folder / "catalog").mkdir(parents=True)
+    files = {
+        "node.properties": "node.environment=wharf\nnode.data-dir=/data/trino\n",
+        "config.properties": "coordinator=true\nnode-scheduler.include-coordinator=true\n"
+        "http-server.http.port=8080\ndiscovery.uri=http://localhost:8080\n",
+        "jvm.config": "-server\n-agentpath:/usr/lib/trino/bin/libjvmkill.so\n-Xmx1G\n-XX:+UseG1GC\n"
+        "-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n",
+        "log.properties": "io.trino=INFO\n",
+    }
+    files |= {f"catalog/{name}.properties": text for name, text in (catalogs or {}).items()}
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    for path in (folder, folder / "catalog"):
+        path.chmod(0o755)
+    return folder
+
+
+def trino_query(port: int, sql: str) -> list[list[object]]:
+    headers = {"X-Trino-User": "wharf"}
+    page = http_json(f"http://127.0.0.1:{port}/v1/statement", data=sql.encode(), headers=headers)
+    rows: list[list[object]] = []
+    while isinstance(page, dict):
+        assert "error" not in page, page.get("error")
+        rows += page.get("data", [])
+        if "nextUri" not in page:
+            break
+        page = http_json(page["nextUri"], headers=headers)
+    return rows

@@ -8,37 +8,21 @@ import secrets
 from pathlib import Path
 
 import yaml
-from docker_box import Containers, docker, docker_ok, http_json, http_ok
+from docker_box import (
+    Containers,
+    docker,
+    docker_ok,
+    http_json,
+    http_ok,
+    start_postgres,
+    trino_etc,
+    trino_query,
+)
 
 from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
 from wharf_infra.contract.endpoints import Endpoints
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import locked_version, versions
-
-PGDATA = "/var/lib/postgresql/data/pgdata"
-
-
-def start_postgres(box: Containers, image: str, password: str) -> str:
-    """initdb and the server, as uid 26 on a read-only root; other containers log in by password."""
-    script = (
-        f"printf '%s' \"$PGPASSWORD\" > /run/pw && initdb -D {PGDATA} -U postgres --pwfile=/run/pw "
-        f"--auth-local=trust --auth-host=scram-sha-256 >/dev/null "
-        f"&& echo 'host all all all scram-sha-256' >> {PGDATA}/pg_hba.conf "
-        f"&& exec postgres -D {PGDATA} -c listen_addresses='*' -k /run"
-    )
-    box.run(
-        image,
-        "-c",
-        script,
-        name="postgres",
-        user="26:26",
-        read_only=True,
-        tmpfs=("/var/lib/postgresql/data:uid=26,gid=26", "/run:uid=26,gid=26"),
-        env={"PGPASSWORD": password},
-        entrypoint="sh",
-    )
-    box.wait("postgres", lambda: docker_ok("exec", "postgres", "pg_isready", "-h", "/run"))
-    return "postgres"
 
 
 def test_postgres_accepts_a_connection_after_initdb(built: dict[str, str], containers: Containers) -> None:
@@ -115,48 +99,18 @@ def test_nessie_answers_its_api_and_health(built: dict[str, str], containers: Co
     assert isinstance(config, dict) and config["defaultBranch"] == "main"
 
 
-def _trino_etc(folder: Path) -> Path:
-    """The files the Trino chart mounts at /etc/trino, with the chart's JVM agent line."""
-    (folder / "catalog").mkdir(parents=True)
-    files = {
-        "node.properties": "node.environment=wharf\nnode.data-dir=/data/trino\n",
-        "config.properties": "coordinator=true\nnode-scheduler.include-coordinator=true\n"
-        "http-server.http.port=8080\ndiscovery.uri=http://localhost:8080\n",
-        "jvm.config": "-server\n-agentpath:/usr/lib/trino/bin/libjvmkill.so\n-Xmx1G\n-XX:+UseG1GC\n"
-        "-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n",
-        "log.properties": "io.trino=INFO\n",
-    }
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    folder.chmod(0o755)
-    return folder
-
-
 def test_trino_is_healthy_and_runs_a_query(
     built: dict[str, str], containers: Containers, tmp_path: Path
 ) -> None:
-    etc = _trino_etc(tmp_path / "etc")
+    etc = trino_etc(tmp_path / "etc")
     containers.run(
         built["trino"], name="trino", user="1000:1000", volumes=(f"{etc}:/etc/trino:ro",), ports=(8080,)
     )
     port = containers.port("trino", 8080)
     # The chart's startup and readiness probe.
     containers.wait("trino", lambda: docker_ok("exec", "trino", "/usr/lib/trino/bin/health-check"))
-    rows = _trino_query(port, "SELECT 1 + 1")
+    rows = trino_query(port, "SELECT 1 + 1")
     assert rows == [[2]]
-
-
-def _trino_query(port: int, sql: str) -> list[list[object]]:
-    headers = {"X-Trino-User": "wharf"}
-    page = http_json(f"http://127.0.0.1:{port}/v1/statement", data=sql.encode(), headers=headers)
-    rows: list[list[object]] = []
-    while isinstance(page, dict):
-        assert "error" not in page, page.get("error")
-        rows += page.get("data", [])
-        if "nextUri" not in page:
-            break
-        page = http_json(page["nextUri"], headers=headers)
-    return rows
 
 
 def test_marquez_migrates_its_database_and_answers(
