@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import urllib.request
 from pathlib import Path
 
+import boto3
+import botocore.exceptions
+import pytest
 import yaml
 from docker_box import (
     Containers,
@@ -21,8 +25,10 @@ from docker_box import (
 
 from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
 from wharf_infra.contract.endpoints import Endpoints
+from wharf_infra.contract.facts import LANDING_BUCKET, MINIO_REGION, MINIO_ROOT_USER, S3_SERVICES, WAREHOUSE
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import locked_version, versions
+from wharf_infra.deploy.components.minio import setup_script
 
 
 def test_postgres_accepts_a_connection_after_initdb(built: dict[str, str], containers: Containers) -> None:
@@ -113,7 +119,7 @@ def test_trino_is_healthy_and_runs_a_query(
     assert rows == [[2]]
 
 
-def test_marquez_migrates_its_database_and_answers(
+def test_marquez_and_its_web_ui_answer_on_a_migrated_database(
     built: dict[str, str], containers: Containers, tmp_path: Path
 ) -> None:
     password = secrets.token_hex(12)
@@ -149,6 +155,20 @@ def test_marquez_migrates_its_database_and_answers(
     containers.wait("marquez", lambda: http_ok(f"http://127.0.0.1:{admin}/healthcheck"))
     namespaces = http_json(f"http://127.0.0.1:{api}/api/v1/namespaces")
     assert isinstance(namespaces, dict) and "namespaces" in namespaces
+    # The web UI, as the component runs it: the built UI, and the API forwarded to Marquez.
+    containers.run(
+        built["marquez-web"],
+        name="marquez-web",
+        user="10001:10001",
+        tmpfs=("/tmp:uid=10001",),
+        env={"MARQUEZ_HOST": "marquez", "MARQUEZ_PORT": "5000", "WEB_PORT": "3000"},
+        ports=(3000,),
+    )
+    web = f"http://127.0.0.1:{containers.port('marquez-web', 3000)}"
+    containers.wait("marquez-web", lambda: http_ok(f"{web}/"))
+    with urllib.request.urlopen(f"{web}/", timeout=10) as page:
+        assert b"<script" in page.read()
+    assert http_json(f"{web}/api/v1/namespaces") == namespaces
 
 
 def test_traefik_answers_ping(built: dict[str, str], containers: Containers) -> None:
@@ -198,3 +218,64 @@ def test_every_image_has_an_sbom_of_what_it_holds(built: dict[str, str]) -> None
         assert names(image).get("dagster") == dagster, image
     assert names("traefik")["github.com/traefik/traefik/v3"] == versions().image_version("traefik")
     assert f"io.trino_trino-main-{versions().image_version('trino')}.jar" in names("trino")
+
+
+CERT_MANAGER_HELP = {
+    "controller": "cert-manager is a Kubernetes addon",
+    "webhook": "cert-manager is a Kubernetes addon",
+    "cainjector": "cert-manager CA injector",
+    "startupapicheck": "Check that cert-manager started",
+}
+
+
+def test_cert_manager_images_run_their_binary(built: dict[str, str]) -> None:
+    for binary, first_words in CERT_MANAGER_HELP.items():
+        out = docker(
+            "run", "--rm", "--user", "1000:1000", "--read-only", built[f"cert-manager-{binary}"], "--help"
+        )
+        assert out.startswith(first_words), f"{binary}: {out[:200]}"
+
+
+def test_cnpg_operator_runs_its_pinned_version(built: dict[str, str]) -> None:
+    out = docker("run", "--rm", "--user", "10001:10001", "--read-only", built["cnpg-operator"], "version")
+    assert f"Version:{versions().image_version('cnpg_operator')}" in out
+
+
+def test_minio_bucket_job_runs_on_the_server_image_and_grants_each_service(
+    built: dict[str, str], containers: Containers
+) -> None:
+    """The component's setup script (buckets, a policy and a user per service), twice: idempotent."""
+    root_password = secrets.token_hex(12)
+    containers.run(
+        built["minio"],
+        "server",
+        "/data",
+        name="minio",
+        user="1000:1000",
+        read_only=True,
+        tmpfs=("/data:uid=1000", "/tmp:uid=1000"),
+        env={"MINIO_ROOT_USER": MINIO_ROOT_USER, "MINIO_ROOT_PASSWORD": root_password, "MINIO_UPDATE": "off"},
+        ports=(9000,),
+    )
+    endpoint = f"http://127.0.0.1:{containers.port('minio', 9000)}"
+    containers.wait("minio", lambda: http_ok(f"{endpoint}/minio/health/ready"))
+    logins = {service: (f"{service}-key", secrets.token_hex(12)) for service in S3_SERVICES}
+    env = {"MINIO_ROOT_USER": MINIO_ROOT_USER, "MINIO_ROOT_PASSWORD": root_password}
+    env |= {"MINIO_HOST": "minio", "MC_CONFIG_DIR": "/tmp/mc"}
+    for service, (key, secret) in logins.items():
+        env |= {f"{service.upper()}_ACCESS_KEY": key, f"{service.upper()}_SECRET_KEY": secret}
+    job = ["run", "--rm", "--network", containers.network, "--user", "1000:1000", "--read-only"]
+    job += ["--tmpfs", "/tmp:uid=1000", *(f"--env={k}={v}" for k, v in env.items())]
+    for _ in range(2):
+        docker(*job, "--entrypoint", "/bin/sh", built["minio"], "-c", setup_script())
+    key, secret = logins["nessie"]
+    nessie = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=MINIO_REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
+    nessie.put_object(Bucket=WAREHOUSE, Key="images-tier/probe", Body=b"ok")
+    with pytest.raises(botocore.exceptions.ClientError):
+        nessie.put_object(Bucket=LANDING_BUCKET, Key="images-tier/probe", Body=b"no")

@@ -17,12 +17,13 @@ import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from wharf_infra.build.debian_rootfs import rootfs_image
 from wharf_infra.build.docker_engine import DockerUnavailable, ensure_engine
 from wharf_infra.build.sbom import write_sbom
-from wharf_infra.build.toolchain import OAUTH2_PROXY, TRAEFIK
+from wharf_infra.build.toolchain import CERT_MANAGER, CNPG, MC, OAUTH2_PROXY, TRAEFIK
 from wharf_infra.core.image_tags import (
     CODE_LOCATION_PARENTS,
     CODE_LOCATION_RECIPE,
@@ -86,7 +87,27 @@ def _workspace(context: Path) -> None:
             shutil.copytree(source, context / path, ignore=shutil.ignore_patterns(*IGNORED_PARTS))
         else:
             shutil.copy2(source, context / path)
+    _trust(context)
+
+
+def _trust(context: Path) -> None:
     shutil.copy2(_trust_bundle(), context / "build-ca.crt")
+
+
+def _minio(context: Path) -> None:
+    """The server, and `mc` for the bucket Job the MinIO component runs on the same image."""
+    _copy(artefacts.minio_binary(), context / "minio")
+    _copy(MC.build() / "mc", context / "mc")
+
+
+def _cert_manager(binary: str, context: Path) -> None:
+    _copy(CERT_MANAGER.build() / binary, context / "binary")
+
+
+def _marquez_web(context: Path) -> None:
+    """The web UI's source release and the CA bundle its npm install trusts."""
+    artefacts.marquez_web_source(context / "web")
+    _trust(context)
 
 
 # What each recipe's build context holds, by recipe name; recipes not named here need none.
@@ -95,11 +116,17 @@ STAGE: Mapping[str, Callable[[Path], None]] = {
     "uv": _uv,
     "jre": lambda context: artefacts.java_runtime(context / "jre"),
     "postgres": lambda context: artefacts.unpack_postgres(context / "postgresql"),
-    "minio": lambda context: _copy(artefacts.minio_binary(), context / "minio"),
+    "minio": _minio,
     "nessie": lambda context: _copy(artefacts.nessie_jar(), context / "nessie-runner.jar"),
     "trino": lambda context: _copy(Trino().install(), context / "trino"),
     "marquez": lambda context: _copy(Marquez().build(), context / "marquez.jar"),
+    "marquez-web": _marquez_web,
     "traefik": lambda context: _copy(TRAEFIK.build() / "traefik", context / "traefik"),
+    "cnpg-operator": lambda context: _copy(CNPG.build() / "manager", context / "manager"),
+    **{
+        f"cert-manager-{binary}": partial(_cert_manager, binary)
+        for binary in ("controller", "webhook", "cainjector", "startupapicheck")
+    },
     "oauth2-proxy": lambda context: _copy(OAUTH2_PROXY.build() / "oauth2-proxy", context / "oauth2-proxy"),
 }
 

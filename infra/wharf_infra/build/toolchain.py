@@ -3,8 +3,9 @@
 Each tool is a wrapper module under `infra/toolchain/<name>/` (its `go.mod` and `go.sum` pin every
 dependency), built once into `$WHARF_CACHE/toolchain/<name>-<version>/`. Sources a wrapper needs
 beyond its dependencies (Pulumi's Python language host, the Kubernetes provider's generated schema)
-are copied into a build folder in the cache, never into the repository. All wrappers share one
-module cache and one build cache, so the second tool reuses what the first compiled.
+are copied into a build folder in the cache, never into the repository; so are cert-manager's
+commands, modules of their own that the proxy does not serve. All wrappers share one module cache and
+one build cache, so the second tool reuses what the first compiled.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -61,6 +63,11 @@ def _executable(path: Path) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
+def module_version(tag: str) -> str:
+    """The Go module version of an image tag: Go's versions start with `v`, some images' tags do not."""
+    return tag if tag.startswith("v") else f"v{tag}"
+
+
 @dataclass(frozen=True)
 class GoTool:
     """A wrapper module and what it builds: binary name -> Go package."""
@@ -69,12 +76,16 @@ class GoTool:
     binaries: Mapping[str, str]
     ldflags: Callable[[str], str] = lambda version: ""
     prepare: Callable[[Path, str], None] = lambda build_dir, version: None
+    # What the wrapper's local `replace` lines point at, put in the build folder before the download.
+    sources: Callable[[Path, str], None] = lambda build_dir, version: None
     scripts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module, path in it)
     image: str | None = None  # the image of versions.toml whose version this builds: one pin for both
 
     @property
     def version(self) -> str:
-        return versions().image_version(self.image) if self.image else versions().toolchain[self.name]
+        if self.image:
+            return module_version(versions().image_version(self.image))
+        return versions().toolchain[self.name]
 
     @property
     def out_dir(self) -> Path:
@@ -102,6 +113,7 @@ class GoTool:
         build_dir.mkdir(parents=True)
         for name in ("go.mod", "go.sum"):
             shutil.copyfile(WRAPPERS / self.name / name, build_dir / name)
+        self.sources(build_dir, self.version)
         _go(["mod", "download"], build_dir)
         self.prepare(build_dir, self.version)
         staging = self.out_dir.with_name(self.out_dir.name + ".partial")
@@ -202,7 +214,93 @@ OAUTH2_PROXY = GoTool(
     ldflags=lambda version: f"-s -w -X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION={version}",
     image="oauth2_proxy",
 )
-TOOLS = (*KWOK_TOOLS, TRAEFIK, OAUTH2_PROXY)  # what `make toolchain` builds
+
+
+def _cnpg_version(version: str) -> str:
+    """As the operator's release build stamps it: `1.30.0`, like its image tags, without the `v`."""
+    package = "github.com/cloudnative-pg/cloudnative-pg/pkg/versions"
+    return f"-s -w -X {package}.buildVersion={version.removeprefix('v')}"
+
+
+CERT_MANAGER_MODULE = "github.com/cert-manager/cert-manager"
+CERT_MANAGER_COMMANDS = ("controller", "webhook", "cainjector", "startupapicheck")
+
+
+def _copy_writable(source: Path, target: Path) -> None:
+    """`source`'s tree without its (read-only) modes, so the build folder can be edited and removed."""
+    target.mkdir(parents=True)
+    for path in sorted(source.rglob("*")):
+        if path.is_dir():
+            (target / path.relative_to(source)).mkdir()
+        else:
+            shutil.copyfile(path, target / path.relative_to(source))
+
+
+def _cert_manager_commands(build_dir: Path, version: str) -> None:
+    """Each cert-manager command is a module of its own (`<name>-binary`) that the proxy does not
+    serve, with a `replace` of the root module by its checkout. The wrapper replaces each command
+    module by its folder here, copied from the upstream copies, with the root module required from
+    the proxy instead; the module paths stay, which is what lets them import the root's `internal/`."""
+    upstream = upstream_dir()
+    source = (upstream or Path("$WHARF_UPSTREAM_DIR")) / "cert-manager" / version / "cmd"
+    if not source.is_dir():
+        raise ToolchainError(
+            f"{source} is missing: point WHARF_UPSTREAM_DIR at the upstream copies (cert-manager's commands)"
+        )
+    for command in CERT_MANAGER_COMMANDS:
+        _copy_writable(source / command, build_dir / command)
+        _go(
+            [
+                "mod",
+                "edit",
+                f"-dropreplace={CERT_MANAGER_MODULE}",
+                f"-require={CERT_MANAGER_MODULE}@{version}",
+            ],
+            build_dir / command,
+        )
+
+
+def _cert_manager_version(version: str) -> str:
+    """As cert-manager's release build stamps it; its binaries log it when they start."""
+    flags = {"AppVersion": version, "AppGitState": "clean"}
+    return " ".join(
+        ["-s -w", *(f"-X {CERT_MANAGER_MODULE}/pkg/util.{key}={value}" for key, value in flags.items())]
+    )
+
+
+def _mc_version(version: str) -> str:
+    """What mc's release build stamps (buildscripts/gen-ldflags.go), from the pseudo-version's commit
+    time and hash; a DEVELOPMENT release tag, as upstream's own builds outside a release have (mc
+    asks dl.min.io for updates on RELEASE tags only)."""
+    stamp, commit = version.split("-")[-2:]
+    built = datetime.strptime(stamp, "%Y%m%d%H%M%S")
+    flags = {
+        "Version": f"{built:%Y-%m-%dT%H:%M:%S}Z",
+        "ReleaseTag": f"DEVELOPMENT.{built:%Y-%m-%dT%H-%M-%S}Z",
+        "CommitID": commit,
+        "CopyrightYear": str(built.year),
+    }
+    return " ".join(["-s -w", *(f"-X github.com/minio/mc/cmd.{key}={value}" for key, value in flags.items())])
+
+
+# The operators' and MinIO's binaries, at the versions of the images they replace: the images wharf
+# builds carry them (the MinIO setup Job runs `mc` from the MinIO image).
+CNPG = GoTool(
+    "cnpg",
+    {"manager": "github.com/cloudnative-pg/cloudnative-pg/cmd/manager"},
+    ldflags=_cnpg_version,
+    image="cnpg_operator",
+)
+CERT_MANAGER = GoTool(
+    "cert-manager",
+    {command: f"{CERT_MANAGER_MODULE}/{command}-binary" for command in CERT_MANAGER_COMMANDS},
+    ldflags=_cert_manager_version,
+    sources=_cert_manager_commands,
+    image="cert_manager_controller",
+)
+MC = GoTool("mc", {"mc": "github.com/minio/mc"}, ldflags=_mc_version)
+IMAGE_TOOLS = (CNPG, CERT_MANAGER, MC)
+TOOLS = (*KWOK_TOOLS, TRAEFIK, OAUTH2_PROXY, *IMAGE_TOOLS)  # what `make toolchain` builds
 
 
 @cache

