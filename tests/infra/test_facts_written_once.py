@@ -34,6 +34,7 @@ EXEMPT: dict[object, str] = {
     "controller-manager": "a certificate's subject and its kubeconfig user, in the kwok control plane",
     "cert-manager": "two facts: the chart (and release) name, and the namespace it is installed in",
     8000: "two facts: CloudNativePG's instance-manager port, and Traefik's web entry point",
+    "marquez-web": "two facts: the web UI's Deployment, and its image recipe (images/marquez-web/)",
 }
 
 
