@@ -116,13 +116,16 @@ def test_every_stored_workload_meets_the_policy(cluster: Cluster) -> None:
 
 
 def test_trino_and_nessie_run_the_pinned_images(cluster: Cluster) -> None:
+    """The images the `local` stack chooses (`images: built`: wharf's, by content tag)."""
     images = {
         c["image"] for o in cluster.items("deployments") for c in o["spec"]["template"]["spec"]["containers"]
     }
-    from wharf_infra.core.versions import versions
+    from wharf_infra.core.config import platform_config
 
-    assert versions().image("trino") in images
-    assert versions().image("nessie") in images
+    source = platform_config("local").image_source
+    assert source.source == "built"
+    assert source.reference("trino") in images
+    assert source.reference("nessie") in images
 
 
 def test_namespaces_enforce_restricted_and_every_pod_was_admitted(cluster: Cluster) -> None:
