@@ -15,6 +15,7 @@ from analytics.automation import bioreactor_models_job, bioreactor_readings_sens
 from analytics.definitions import defs as analytics_defs
 from analytics.maintenance import table_maintenance, weekly_table_maintenance
 from analytics.project import PROJECT_DIR
+from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 
 MODELS = {
     "stg_weather",
@@ -145,3 +146,11 @@ def test_process_quality_tests_warn_and_store_their_failures_the_rest_block() ->
     assert (
         tests["bioreactor_logging_gap"]["relation_name"] == '"lake"."data_quality"."bioreactor_logging_gap"'
     )
+
+
+def test_dbt_builds_never_overlap_on_a_platform() -> None:
+    """Both jobs that build the incremental bioreactor models carry the platform's exclusive tag with
+    one value, so the run queue holds a second build until the first ends (two overlapping builds
+    would both append the same batch)."""
+    nightly_tags = nightly_dbt_build.job.tags or {}
+    assert (bioreactor_models_job.tags or {})[EXCLUSIVE_RUN_TAG] == nightly_tags[EXCLUSIVE_RUN_TAG]

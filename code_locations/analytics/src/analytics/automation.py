@@ -5,8 +5,13 @@ from dagster_dbt import build_dbt_asset_selection, build_schedule_from_dbt_selec
 
 from analytics.assets import wharf_dbt_models
 from analytics.translator import SENSOR_DRIVEN_TAG
+from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 
 BIOREACTOR_READINGS = dg.AssetKey(["lake", "raw", "bioreactor_readings"])
+# One dbt build at a time: the incremental models append the batches not yet in them, so two
+# overlapping builds (two batches' runs, or one beside the nightly build) would both append the
+# same batch. The platform's run queue holds the second until the first ends.
+ONE_DBT_BUILD_AT_A_TIME = {EXCLUSIVE_RUN_TAG: "dbt/wharf"}
 
 nightly_dbt_build = build_schedule_from_dbt_selection(
     [wharf_dbt_models],
@@ -14,11 +19,13 @@ nightly_dbt_build = build_schedule_from_dbt_selection(
     cron_schedule="0 2 * * *",
     execution_timezone="Europe/London",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags=ONE_DBT_BUILD_AT_A_TIME,
 )
 
 bioreactor_models_job = dg.define_asset_job(
     "bioreactor_models_job",
     selection=build_dbt_asset_selection([wharf_dbt_models], dbt_select=f"tag:{SENSOR_DRIVEN_TAG}"),
+    tags=ONE_DBT_BUILD_AT_A_TIME,
 )
 
 
