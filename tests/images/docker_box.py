@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wharf_infra.contract.facts import MINIO_ROOT_USER
+
 LABEL = "wharf.tier=images"
 PGDATA = "/var/lib/postgresql/data/pgdata"
 START_TIMEOUT_S = 300.0  # generous: JVMs start slowly on a busy 2-core machine
@@ -154,3 +156,20 @@ def trino_query(port: int, sql: str) -> list[list[object]]:
             break
         page = http_json(page["nextUri"], headers=headers)
     return rows
+
+
+def start_minio(box: Containers, image: str, root_password: str) -> str:
+    """The server as the component runs it (uid 1000, read-only root, console on :9001); its API URL."""
+    box.run(
+        image,
+        *("server", "/data", "--console-address", ":9001"),
+        name="minio",
+        user="1000:1000",
+        read_only=True,
+        tmpfs=("/data:uid=1000", "/tmp:uid=1000"),
+        env={"MINIO_ROOT_USER": MINIO_ROOT_USER, "MINIO_ROOT_PASSWORD": root_password, "MINIO_UPDATE": "off"},
+        ports=(9000,),
+    )
+    endpoint = f"http://127.0.0.1:{box.port('minio', 9000)}"
+    box.wait("minio", lambda: http_ok(f"{endpoint}/minio/health/ready"))
+    return endpoint

@@ -8,7 +8,16 @@ import secrets
 from pathlib import Path
 
 import boto3
-from docker_box import Containers, docker, docker_ok, http_ok, start_postgres, trino_etc, trino_query
+from docker_box import (
+    Containers,
+    docker,
+    docker_ok,
+    http_ok,
+    start_minio,
+    start_postgres,
+    trino_etc,
+    trino_query,
+)
 
 from wharf_infra.contract.artefacts import (
     NESSIE_S3,
@@ -40,23 +49,7 @@ def test_trino_writes_and_reads_an_iceberg_table_through_nessie_and_minio(
     start_postgres(containers, built["postgres"], password)
     docker("exec", "postgres", "psql", "-h", "/run", "-U", "postgres", "-c", "CREATE DATABASE nessie")
 
-    containers.run(
-        built["minio"],
-        "server",
-        "/data",
-        name="minio",
-        user="1000:1000",
-        read_only=True,
-        tmpfs=("/data:uid=1000", "/tmp:uid=1000"),
-        env={
-            "MINIO_ROOT_USER": MINIO_ROOT_USER,
-            "MINIO_ROOT_PASSWORD": minio_password,
-            "MINIO_UPDATE": "off",
-        },
-        ports=(9000,),
-    )
-    minio = f"http://127.0.0.1:{containers.port('minio', 9000)}"
-    containers.wait("minio", lambda: http_ok(f"{minio}/minio/health/ready"))
+    minio = start_minio(containers, built["minio"], minio_password)
     boto3.client(
         "s3",
         endpoint_url=minio,

@@ -18,6 +18,7 @@ from docker_box import (
     docker_ok,
     http_json,
     http_ok,
+    start_minio,
     start_postgres,
     trino_etc,
     trino_query,
@@ -69,25 +70,7 @@ def test_postgres_accepts_a_connection_after_initdb(built: dict[str, str], conta
 
 
 def test_minio_answers_its_health_endpoint(built: dict[str, str], containers: Containers) -> None:
-    containers.run(
-        built["minio"],
-        "server",
-        "/data",
-        "--console-address",
-        ":9001",
-        name="minio",
-        user="1000:1000",
-        read_only=True,
-        tmpfs=("/data:uid=1000", "/tmp:uid=1000"),
-        env={
-            "MINIO_ROOT_USER": "wharf-root",
-            "MINIO_ROOT_PASSWORD": secrets.token_hex(12),
-            "MINIO_UPDATE": "off",
-        },
-        ports=(9000,),
-    )
-    port = containers.port("minio", 9000)
-    containers.wait("minio", lambda: http_ok(f"http://127.0.0.1:{port}/minio/health/ready"))
+    start_minio(containers, built["minio"], secrets.token_hex(12))
 
 
 def test_nessie_answers_its_api_and_health(built: dict[str, str], containers: Containers) -> None:
@@ -246,19 +229,7 @@ def test_minio_bucket_job_runs_on_the_server_image_and_grants_each_service(
 ) -> None:
     """The component's setup script (buckets, a policy and a user per service), twice: idempotent."""
     root_password = secrets.token_hex(12)
-    containers.run(
-        built["minio"],
-        "server",
-        "/data",
-        name="minio",
-        user="1000:1000",
-        read_only=True,
-        tmpfs=("/data:uid=1000", "/tmp:uid=1000"),
-        env={"MINIO_ROOT_USER": MINIO_ROOT_USER, "MINIO_ROOT_PASSWORD": root_password, "MINIO_UPDATE": "off"},
-        ports=(9000,),
-    )
-    endpoint = f"http://127.0.0.1:{containers.port('minio', 9000)}"
-    containers.wait("minio", lambda: http_ok(f"{endpoint}/minio/health/ready"))
+    endpoint = start_minio(containers, built["minio"], root_password)
     logins = {service: (f"{service}-key", secrets.token_hex(12)) for service in S3_SERVICES}
     env = {"MINIO_ROOT_USER": MINIO_ROOT_USER, "MINIO_ROOT_PASSWORD": root_password}
     env |= {"MINIO_HOST": "minio", "MC_CONFIG_DIR": "/tmp/mc"}
