@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wharf_infra.contract.facts import MINIO_ROOT_USER
+from wharf_infra.contract.endpoints import Endpoints
+from wharf_infra.contract.facts import MINIO_REGION, MINIO_ROOT_USER
 
 LABEL = "wharf.tier=images"
 PGDATA = "/var/lib/postgresql/data/pgdata"
@@ -173,3 +174,15 @@ def start_minio(box: Containers, image: str, root_password: str) -> str:
     endpoint = f"http://127.0.0.1:{box.port('minio', 9000)}"
     box.wait("minio", lambda: http_ok(f"{endpoint}/minio/health/ready"))
     return endpoint
+
+
+# The services as the containers name each other on the tier's network.
+ENDPOINTS = Endpoints(
+    postgres_host="postgres",
+    postgres_port=5432,
+    nessie_url="http://nessie:19120",
+    trino_url="http://trino:8080",
+    marquez_url="http://marquez:5000",
+    s3_region=MINIO_REGION,
+    s3_endpoint="http://minio:9000",
+)

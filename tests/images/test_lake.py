@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 from docker_box import (
+    ENDPOINTS,
     Containers,
     docker,
     docker_ok,
@@ -26,19 +27,8 @@ from wharf_infra.contract.artefacts import (
     properties_text,
     trino_catalogs,
 )
-from wharf_infra.contract.endpoints import Endpoints
 from wharf_infra.contract.facts import MINIO_REGION, MINIO_ROOT_USER, WAREHOUSE
 
-# The services as the containers name each other on the tier's network.
-ENDPOINTS = Endpoints(
-    postgres_host="postgres",
-    postgres_port=5432,
-    nessie_url="http://nessie:19120",
-    trino_url="http://trino:8080",
-    marquez_url="http://marquez:5000",
-    s3_region=MINIO_REGION,
-    s3_endpoint="http://minio:9000",
-)
 S3_LOGIN = "images-tier-s3"  # the name Nessie's settings resolve the S3 login by
 
 

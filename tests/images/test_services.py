@@ -13,6 +13,7 @@ import botocore.exceptions
 import pytest
 import yaml
 from docker_box import (
+    ENDPOINTS,
     Containers,
     docker,
     docker_ok,
@@ -25,7 +26,6 @@ from docker_box import (
 )
 
 from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
-from wharf_infra.contract.endpoints import Endpoints
 from wharf_infra.contract.facts import LANDING_BUCKET, MINIO_REGION, MINIO_ROOT_USER, S3_SERVICES, WAREHOUSE
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import locked_version, versions
@@ -108,17 +108,9 @@ def test_marquez_and_its_web_ui_answer_on_a_migrated_database(
     password = secrets.token_hex(12)
     start_postgres(containers, built["postgres"], password)
     docker("exec", "postgres", "psql", "-h", "/run", "-U", "postgres", "-c", "CREATE DATABASE marquez")
-    endpoints = Endpoints(
-        postgres_host="postgres",
-        postgres_port=5432,
-        nessie_url="http://nessie:19120",
-        trino_url="http://trino:8080",
-        marquez_url="http://marquez:5000",
-        s3_region="us-east-1",
-    )
     config = tmp_path / "marquez"
     config.mkdir()
-    (config / "config.yml").write_text(yaml.safe_dump(marquez_config(endpoints, 5000, 5001)))
+    (config / "config.yml").write_text(yaml.safe_dump(marquez_config(ENDPOINTS, 5000, 5001)))
     config.chmod(0o755)
     containers.run(
         built["marquez"],

@@ -90,24 +90,29 @@ def test_nessie_stores_versions_in_postgres_and_the_lake_in_the_object_store(sta
 def test_postgres_has_a_database_and_role_per_service(stack: Rendered) -> None:
     cluster = stack.named("Cluster", "wharf-pg")["spec"]
     roles = {r["name"]: r["passwordSecret"]["name"] for r in cluster["managed"]["roles"]}
-    assert roles == {"nessie": "wharf-pg-nessie", "marquez": "wharf-pg-marquez", "marts": "wharf-pg-marts"}
+    assert roles == {
+        "nessie": "wharf-pg-nessie",
+        "marquez": "wharf-pg-marquez",
+        "marts": "wharf-pg-marts",
+        "superset": "wharf-pg-superset",
+    }
     assert cluster["bootstrap"]["initdb"]["owner"] == "dagster"
     databases = {d["spec"]["name"]: d["spec"]["owner"] for d in stack.of_kind("Database")}
-    assert databases == {"nessie": "nessie", "marquez": "marquez", "marts": "marts"}
+    assert databases == {"nessie": "nessie", "marquez": "marquez", "marts": "marts", "superset": "superset"}
 
 
 def test_routes_and_auth(stack: Rendered) -> None:
     config = yaml.safe_load((INFRA_DIR / "platform" / f"Pulumi.{stack.stack}.yaml").read_text())
     domain = config["config"]["wharf-platform:platform"]["domain"]
     routes = {r["metadata"]["name"]: r for r in stack.of_kind("HTTPRoute")}
-    expected = {"dagster", "marquez", "trino", "https-redirect"} | (
+    expected = {"dagster", "marquez", "trino", "superset", "https-redirect"} | (
         {"minio"} if stack.stack == "local" else set()
     )
     assert set(routes) == expected
     assert routes["dagster"]["spec"]["hostnames"] == [f"dagster.{domain}"]
     login = stack.named("Middleware", "wharf-login")["spec"]
     use_login = {"group": "traefik.io", "kind": "Middleware", "name": "wharf-login"}
-    for name in ("dagster", "marquez", "trino"):
+    for name in ("dagster", "marquez", "trino", "superset"):
         for rule in routes[name]["spec"]["rules"]:
             if rule["matches"][0]["path"]["value"] == "/oauth2/":  # the login's own callback
                 assert rule["backendRefs"][0]["name"] == "oauth2-proxy" and rule["filters"] == []

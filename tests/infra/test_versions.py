@@ -8,6 +8,7 @@ from upstream import upstream_dir
 
 from wharf_infra.build.toolchain import TOOLS, WRAPPERS, GoTool
 from wharf_infra.core.versions import locked_version, versions
+from wharf_infra.native.superset import superset_version
 
 # The only difference allowed, and why: MinIO's RELEASE tags are refused by the Go module proxy,
 # so the native stack builds the archived repository's last commit.
@@ -33,6 +34,7 @@ def test_native_stack_runs_the_cluster_versions() -> None:
         "dagster": (v.image_version("dagster"), locked_version("dagster")),
         "dagster chart": (v.chart("dagster").version, locked_version("dagster")),
         "minio": (v.image_version("minio"), v.native["minio"]),
+        "superset": (v.image_version("superset"), superset_version()),
     }
     differing = {name: pair for name, pair in pairs.items() if pair[0] != pair[1]}
     assert set(differing) == ALLOWED_SKEW, f"cluster vs native versions differ: {differing}"

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psutil
@@ -249,3 +250,40 @@ def landed(stack: dict[str, str], stack_instance: dg.DagsterInstance) -> dict[st
     for batch, (mode, _) in BAD.items():
         s3.put_object(Bucket="landing", Key=landing_key(batch), Body=bad_file(mode, batch, START, 7))
     return wait_for_runs(stack_instance, [landing_key(b) for b in (*GOOD, *BAD)], after)
+
+
+IDLE_TIMEOUT_S = 300
+
+
+def wait_until_idle(instance: dg.DagsterInstance) -> None:
+    """Let the runs the stack's daemon launched (the asset sensor's dbt run) finish first."""
+    busy = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    eventually(
+        "the stack's runs finish",
+        lambda: not instance.get_runs_count(dg.RunsFilter(statuses=busy)),
+        IDLE_TIMEOUT_S,
+        every_s=5,
+    )
+
+
+@pytest.fixture(scope="session")
+def nightly_build(
+    backfill: dg.ExecuteInProcessResult,
+    control_limits: dg.ExecuteInProcessResult,
+    landed: dict[str, dg.DagsterRun],
+    stack_instance: dg.DagsterInstance,
+    instance: dg.DagsterInstance,
+    resources: dict[str, Any],
+) -> dg.ExecuteInProcessResult:
+    """The nightly schedule's run for one night, executed once the stack's own runs are done: every
+    model built over the tier's weather and batches."""
+    from analytics.automation import nightly_dbt_build
+    from analytics.definitions import defs
+
+    wait_until_idle(stack_instance)
+    tick = datetime(2025, 11, 3, 2, 0, tzinfo=ZoneInfo("Europe/London"))
+    evaluation = nightly_dbt_build.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+    requests = evaluation.run_requests or []
+    assert len(requests) == 1
+    job = defs.resolve_job_def(nightly_dbt_build.job_name)
+    return job.execute_in_process(instance=instance, tags=requests[0].tags, resources=resources)

@@ -7,6 +7,7 @@ starts it when it is not running). A target file looks like:
     trino: {host: trino.wharf.localhost, port: 443, scheme: https, user: admin}
     auth: {user: admin, password: ...}          # the gateway's login, if any
     marquez_url: https://marquez.wharf.localhost  # optional
+    superset: {url: ..., user: admin, password: ...}  # optional: Superset and its own login
     kubeconfig: ~/.kube/config                  # optional: enables the Kubernetes checks
     namespace: wharf
     verify_tls: /path/to/ca.crt                 # true (system CAs), false, or a CA bundle
@@ -37,6 +38,7 @@ class Target:
     trino: dict[str, Any]
     auth: tuple[str, str] | None = None
     marquez_url: str | None = None
+    superset: tuple[str, str, str] | None = None  # (url, user, password)
     kubeconfig: Path | None = None
     namespace: str = "wharf"
     verify_tls: bool | str = True  # or the path of a CA bundle
@@ -57,6 +59,9 @@ def from_file(path: Path) -> Target:
         trino=raw["trino"],
         auth=(auth["user"], auth["password"]) if auth else None,
         marquez_url=raw.get("marquez_url"),
+        superset=(raw["superset"]["url"], raw["superset"]["user"], raw["superset"]["password"])
+        if raw.get("superset")
+        else None,
         kubeconfig=kubeconfig,
         namespace=raw.get("namespace", "wharf"),
         verify_tls=raw.get("verify_tls", True),
@@ -66,11 +71,13 @@ def from_file(path: Path) -> Target:
 
 def native_stack() -> Target:
     from wharf_infra.contract.endpoints import LOOPBACK
-    from wharf_infra.native.settings import settings
+    from wharf_infra.native.settings import credentials, settings
 
+    login = credentials()["superset"]
     return Target(
         dagster_url=settings().url("dagster"),
         trino={"host": LOOPBACK, "port": settings().ports["trino"], "scheme": "http", "user": "smoke"},
         marquez_url=settings().url("marquez"),
+        superset=(settings().url("superset"), login["user"], login["password"]),
         native_data_plane=True,
     )

@@ -28,8 +28,8 @@ from wharf_infra.core.image_tags import (
     CODE_LOCATION_PARENTS,
     CODE_LOCATION_RECIPE,
     IGNORED_PARTS,
+    PYTHON_RECIPES,
     WORKSPACE_FILES,
-    WORKSPACE_RECIPES,
     Recipe,
     built_image_name,
     content_tag,
@@ -104,6 +104,14 @@ def _cert_manager(binary: str, context: Path) -> None:
     _copy(CERT_MANAGER.build() / binary, context / "binary")
 
 
+def _superset(context: Path) -> None:
+    """Superset's hashed lock (the native stack's environment installs the same wheels) and the
+    dashboards importer its Job runs."""
+    for path in PYTHON_RECIPES["superset"]:
+        shutil.copy2(REPO_ROOT / path, context / Path(path).name)
+    _trust(context)
+
+
 def _marquez_web(context: Path) -> None:
     """The web UI's source release and the CA bundle its npm install trusts."""
     artefacts.marquez_web_source(context / "web")
@@ -121,6 +129,7 @@ STAGE: Mapping[str, Callable[[Path], None]] = {
     "trino": lambda context: _copy(Trino().install(), context / "trino"),
     "marquez": lambda context: _copy(Marquez().build(), context / "marquez.jar"),
     "marquez-web": _marquez_web,
+    "superset": _superset,
     "traefik": lambda context: _copy(TRAEFIK.build() / "traefik", context / "traefik"),
     "cnpg-operator": lambda context: _copy(CNPG.build() / "manager", context / "manager"),
     **{
@@ -154,7 +163,7 @@ def reference(name: str, registry: str = DEFAULT_REGISTRY) -> str:
 
 def _recipe_build(recipe: Recipe, registry: str) -> ImageBuild:
     args = {key.upper().replace("-", "_"): value for key, value in recipe.inputs.items()}
-    if recipe.name in WORKSPACE_RECIPES:
+    if recipe.name in PYTHON_RECIPES:
         args |= {f"{p.upper()}_IMAGE": reference(p, registry) for p in CODE_LOCATION_PARENTS}
     elif recipe.parent:
         args["BASE_IMAGE"] = reference(recipe.parent, registry)
@@ -250,7 +259,7 @@ def _with_parents(names: set[str]) -> set[str]:
     found = set(names)
     locations = {location.name for location in load_registry()}
     for name in names:
-        chain = list(CODE_LOCATION_PARENTS) if name in locations or name in WORKSPACE_RECIPES else []
+        chain = list(CODE_LOCATION_PARENTS) if name in locations or name in PYTHON_RECIPES else []
         chain += [name] if name in recipes() else []
         while chain:
             current = chain.pop()

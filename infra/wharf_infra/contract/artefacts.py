@@ -19,6 +19,7 @@ from wharf_infra.contract.facts import (
     WAREHOUSE,
     database,
 )
+from wharf_infra.contract.superset import SUPERSET_CATALOGS, SUPERSET_TRINO_USER
 from wharf_shared.environment import EXCLUSIVE_RUN_TAG
 
 # Environment variables the artefacts reference for credentials; both sides set them.
@@ -72,6 +73,24 @@ def trino_event_listener(endpoints: Endpoints) -> dict[str, str]:
         "openlineage-event-listener.transport.url": endpoints.marquez_url,
         "openlineage-event-listener.trino.uri": endpoints.trino_url,
     }
+
+
+def trino_access_rules() -> dict[str, Any]:
+    """Trino's file-based access rules (`rules.json`): Superset's user reads the catalogs its
+    dashboards use and writes nothing; the platform's own users (dbt, the code locations) keep full
+    access. Trino authenticates no one on the platform's network, so these rules bound what a
+    dashboard or SQL Lab query can do, not who may claim a user name."""
+    readable = "|".join(SUPERSET_CATALOGS)
+    return {
+        "catalogs": [
+            {"user": SUPERSET_TRINO_USER, "catalog": f"({readable})", "allow": "read-only"},
+            {"user": SUPERSET_TRINO_USER, "allow": "none"},
+            {"allow": "all"},
+        ]
+    }
+
+
+TRINO_RULES_FILE = "rules.json"
 
 
 # -- Nessie -------------------------------------------------------------------------------------

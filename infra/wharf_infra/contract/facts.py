@@ -20,7 +20,7 @@ class Database:
         return self.name
 
 
-DATABASES = tuple(Database(name) for name in ("dagster", "nessie", "marquez", "marts"))
+DATABASES = tuple(Database(name) for name in ("dagster", "nessie", "marquez", "marts", "superset"))
 
 
 def database(name: str) -> Database:

@@ -30,9 +30,13 @@ LOCATION_INPUTS = ("uv.lock", "pyproject.toml")
 WORKSPACE_FILES = ("pyproject.toml", "uv.lock", "README.md", "code_locations", "dbt_project")
 # The images the code-location recipe starts from (its PYTHON_IMAGE and UV_IMAGE).
 CODE_LOCATION_PARENTS = ("python", "uv")
-# Recipes that install from the workspace lock, like the code locations: their build context is the
-# repository and the lock is one of their inputs.
-WORKSPACE_RECIPES = frozenset({"dagster"})
+# Recipes that install Python packages with uv on the python image (their PYTHON_IMAGE and UV_IMAGE,
+# like the code locations), and the repository files they install from, part of their tags: the
+# workspace lock for Dagster, Superset's own lock and the importer its dashboards Job runs.
+PYTHON_RECIPES: dict[str, tuple[str, ...]] = {
+    "dagster": LOCATION_INPUTS,
+    "superset": ("infra/superset/requirements.txt", "infra/wharf_infra/contract/superset_api.py"),
+}
 
 
 RECIPE_KEYS = frozenset({"parent", "replaces", "tag-from", "recipe"})  # the rest are inputs
@@ -102,8 +106,7 @@ def recipe_tag(name: str) -> str:
     facts += [f"{image}={versions().image_version(image)}" for image in recipe.replaces]
     facts += [f"parent={recipe_tag(recipe.parent)}"] if recipe.parent else []
     files = list(_files(recipe.folder))
-    if name in WORKSPACE_RECIPES:
-        files += [REPO_ROOT / path for path in LOCATION_INPUTS]
+    files += [REPO_ROOT / path for path in PYTHON_RECIPES.get(name, ())]
     tag = _digest(files, facts)
     return f"{recipe.inputs[recipe.tag_from]}-{tag}" if recipe.tag_from else tag
 

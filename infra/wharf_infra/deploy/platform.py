@@ -26,6 +26,7 @@ from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.postgres import Postgres, PostgresArgs
 from wharf_infra.deploy.components.release import Charts
 from wharf_infra.deploy.components.s3 import S3Args, S3Store
+from wharf_infra.deploy.components.superset import Superset, SupersetArgs
 from wharf_infra.deploy.components.trino import PORT as TRINO_PORT
 from wharf_infra.deploy.components.trino import RELEASE as TRINO_RELEASE
 from wharf_infra.deploy.components.trino import Trino, TrinoArgs
@@ -124,6 +125,17 @@ def build_platform(stack: str) -> dict[str, Any]:
         ),
         opts,
     )
+    superset = Superset(
+        "superset",
+        SupersetArgs(
+            config.namespace,
+            endpoints,
+            postgres.credentials["superset"],
+            GATEWAY_NAMESPACE,
+            images=config.image_source,
+        ),
+        opts,
+    )
     dagster = Dagster(
         "dagster",
         DagsterArgs(
@@ -148,6 +160,7 @@ def build_platform(stack: str) -> dict[str, Any]:
             "marquez", WEB, WEB_PORT, protected=True, extra_paths=(("/api", MARQUEZ_API, MARQUEZ_API_PORT),)
         ),
         Route("trino", TRINO_RELEASE, TRINO_PORT, protected=True),
+        Route("superset", *superset.service, protected=True),
     ]
     if store.console_service:
         routes.append(Route("minio", *store.console_service, protected=False))

@@ -21,9 +21,11 @@ from wharf_infra.contract.artefacts import (
     MARTS_CREDENTIAL_ENV,
     NESSIE_S3,
     S3_KEY_ENV,
+    TRINO_RULES_FILE,
     marquez_config,
     nessie_settings,
     properties_text,
+    trino_access_rules,
     trino_catalogs,
     trino_event_listener,
 )
@@ -367,10 +369,15 @@ class Trino:
             },
             "log.properties": {"io.trino": "INFO"},
             "event-listener.properties": trino_event_listener(settings().endpoints),
+            "access-control.properties": {
+                "access-control.name": "file",
+                "security.config-file": str(etc / TRINO_RULES_FILE),
+            },
         }
         files |= {f"catalog/{name}.properties": c for name, c in trino_catalogs(settings().endpoints).items()}
         for name, properties in files.items():
             (etc / name).write_text(properties_text(properties))
+        (etc / TRINO_RULES_FILE).write_text(json.dumps(trino_access_rules(), indent=2))
         (etc / "jvm.config").write_text(
             "\n".join(
                 [

@@ -13,6 +13,7 @@ from typing import Any
 
 from wharf_infra.contract.endpoints import LOOPBACK, Endpoints, native_endpoints
 from wharf_infra.contract.facts import DATABASES, MINIO_ROOT_USER, S3_SERVICES, s3_principal
+from wharf_infra.contract.superset import SUPERSET_ADMIN
 from wharf_infra.core.paths import INFRA_DIR, cache_dir
 
 NATIVE_FILE = INFRA_DIR / "native.toml"
@@ -68,7 +69,8 @@ def settings() -> NativeSettings:
 
 def credentials() -> dict[str, Any]:
     """Passwords for this stack, generated on first use and kept (mode 0600) in its state folder.
-    `minio` is the root login (setup and tests only); `s3` holds each service's own MinIO login."""
+    `minio` is the root login (setup and tests only); `s3` holds each service's own MinIO login;
+    `superset` its admin login and the key that signs its sessions."""
     path = settings().state_dir / "credentials.json"
     stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     wanted: dict[str, dict[str, Any]] = {
@@ -77,6 +79,11 @@ def credentials() -> dict[str, Any]:
         "s3": {
             service: {"user": s3_principal(service), "password": secrets.token_urlsafe(24)}
             for service in S3_SERVICES
+        },
+        "superset": {
+            "user": SUPERSET_ADMIN,
+            "password": secrets.token_urlsafe(18),
+            "secret_key": secrets.token_urlsafe(42),
         },
     }
     complete = {key: {**generated, **stored.get(key, {})} for key, generated in wanted.items()}

@@ -8,11 +8,12 @@ import sys
 from wharf_infra.native.dagster import Dagster
 from wharf_infra.native.services import Marquez, Minio, Nessie, Postgres, Service, Trino
 from wharf_infra.native.settings import settings
+from wharf_infra.native.superset import Superset
 
 
 def services() -> list[Service]:
     """In start order: each depends only on those before it."""
-    return [Postgres(), Minio(), Nessie(), Marquez(), Trino(), Dagster()]
+    return [Postgres(), Minio(), Nessie(), Marquez(), Trino(), Dagster(), Superset()]
 
 
 def ensure_up() -> bool:

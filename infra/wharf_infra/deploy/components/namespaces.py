@@ -15,6 +15,9 @@ from wharf_infra.deploy.labels import labels
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 API_SERVER_PORTS = (443, 6443)
 ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+# Pods with this label are left out of their namespace's allow rules; their component's own
+# NetworkPolicy says what they may reach (Superset: Trino and Postgres only).
+ISOLATED_LABEL = "wharf.dev/isolated"
 
 
 def _ports(*ports: int) -> list[dict[str, Any]]:
@@ -130,7 +133,9 @@ class Namespaces(pulumi.ComponentResource):
                 "allow-wharf",
                 namespace,
                 {
-                    "podSelector": {},
+                    "podSelector": {
+                        "matchExpressions": [{"key": ISOLATED_LABEL, "operator": "DoesNotExist"}]
+                    },
                     "policyTypes": ["Ingress", "Egress"],
                     "ingress": list(allowed.ingress),
                     "egress": list(allowed.egress),
@@ -140,9 +145,16 @@ class Namespaces(pulumi.ComponentResource):
         self.register_outputs({"namespaces": list(self.namespaces)})
 
     def _policy(self, name: str, namespace: str, spec: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-        k8s.networking.v1.NetworkPolicy(
-            f"{namespace}-{name}",
-            metadata={"name": name, "namespace": namespace, "labels": labels(name, "network-policy")},
-            spec=spec,
-            opts=opts,
-        )
+        network_policy_resource(name, namespace, spec, opts)
+
+
+def network_policy_resource(
+    name: str, namespace: str, spec: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """A NetworkPolicy `name` in `namespace` (its Pulumi name carries the namespace)."""
+    return k8s.networking.v1.NetworkPolicy(
+        f"{namespace}-{name}",
+        metadata={"name": name, "namespace": namespace, "labels": labels(name, "network-policy")},
+        spec=spec,
+        opts=opts,
+    )

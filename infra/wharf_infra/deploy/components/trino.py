@@ -6,6 +6,7 @@ Catalogs and the event listener are the contract's artefacts; credentials reach 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,9 @@ import pulumi
 from wharf_infra.contract.artefacts import (
     MARTS_CREDENTIAL_ENV,
     S3_KEY_ENV,
+    TRINO_RULES_FILE,
     properties_text,
+    trino_access_rules,
     trino_catalogs,
     trino_event_listener,
 )
@@ -59,6 +62,12 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
         "catalogs": {name: properties_text(c) for name, c in trino_catalogs(args.endpoints).items()},
         "env": env,
         "eventListenerProperties": [f"{k}={v}" for k, v in trino_event_listener(args.endpoints).items()],
+        "accessControl": {
+            "type": "configmap",
+            "refreshPeriod": "60s",
+            "configFile": TRINO_RULES_FILE,
+            "rules": {TRINO_RULES_FILE: json.dumps(trino_access_rules(), indent=2)},
+        },
     }
     if "trino" in args.store.service_account_annotations:
         values["serviceAccount"] = {
