@@ -17,7 +17,12 @@ from conftest import SPIKED
 
 from wharf_infra.contract.dashboards import DASHBOARDS_DIR, bundles, dashboards
 from wharf_infra.contract.superset import SUPERSET_TRINO_USER
-from wharf_infra.contract.superset_api import SupersetClient, import_dashboards
+from wharf_infra.contract.superset_api import (
+    LINEAGE_NAMESPACE,
+    SupersetClient,
+    import_dashboards,
+    send_lineage,
+)
 from wharf_infra.native.settings import settings
 from wharf_infra.native.superset import Superset
 
@@ -79,7 +84,9 @@ def superset(nightly_build: dg.ExecuteInProcessResult) -> SupersetClient:
     dashboards in git (a stack reused from an earlier session may hold older ones)."""
     assert nightly_build.success
     client = Superset().client()
-    import_dashboards(client, bundles(settings().endpoints))
+    dashboards = bundles(settings().endpoints)
+    import_dashboards(client, dashboards)
+    send_lineage(settings().url("marquez"), dashboards, settings().endpoints.trino_lineage_namespace)
     return client
 
 
@@ -165,6 +172,22 @@ def test_a_reimport_changes_nothing_and_an_edited_file_updates_in_place(
     }
     untouched = [[i for i in state["chart"] if i[1] in others] for state in (before, after)]
     assert untouched[0] == untouched[1], "editing one dashboard touched another's charts"
+
+
+def test_each_dashboard_is_in_the_lineage_graph_reading_its_marts(superset: SupersetClient) -> None:
+    import requests
+
+    namespace = settings().endpoints.trino_lineage_namespace
+    for board in dashboards():
+        job = f"dashboards.{board.slug}"
+        answer = requests.get(
+            f"{settings().url('marquez')}/api/v1/namespaces/{LINEAGE_NAMESPACE}/jobs/{job}", timeout=30
+        )
+        assert answer.ok, f"Marquez has no job {job}: {answer.status_code}"
+        inputs = {(i["namespace"], i["name"]) for i in answer.json()["inputs"]}
+        assert inputs == {(namespace, table) for table in board.reads}, job
+    overview = next(b for b in dashboards() if b.slug == "bioreactor-batches")
+    assert "marts.analytics.mart_bioreactor_overview" in overview.reads
 
 
 def test_supersets_trino_user_reads_the_marts_and_writes_nothing(resources: dict[str, Any]) -> None:

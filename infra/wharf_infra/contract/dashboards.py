@@ -46,6 +46,7 @@ class Dataset:
     schema: str | None
     table: str
     sql: str | None
+    reads: tuple[str, ...]  # the Trino tables it reads (`catalog.schema.table`): its lineage
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class Dashboard:
     datasets: dict[str, Dataset]
     charts: tuple[Chart, ...]
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every Trino table the dashboard's charts read."""
+        return tuple(sorted({table for dataset in self.datasets.values() for table in dataset.reads}))
+
     def uuid(self, kind: str, name: str = "") -> str:
         return str(uuid.uuid5(_NAMESPACE, f"{self.slug}/{kind}/{name}"))
 
@@ -78,15 +84,19 @@ def _dataset(path: Path, key: str, raw: dict[str, Any]) -> Dataset:
         if len(parts) != 3:
             raise _fail(path, f"dataset {key!r}: table must be <catalog>.<schema>.<table>: {raw['table']!r}")
         catalog, schema, table = parts
-        sql = None
+        sql, reads = None, (str(raw["table"]),)
     elif "sql" in raw:
         catalog, schema, table, sql = str(raw.get("catalog", "marts")), None, key, str(raw["sql"])
+        reads = tuple(raw.get("reads", ()))
+        unnamed = [name for name in reads if name not in sql]
+        if not reads or unnamed:
+            raise _fail(path, f"dataset {key!r}: `reads` lists every table its query reads, not {unnamed}")
     else:
         raise _fail(path, f"dataset {key!r} needs `table` or `sql`")
     if catalog not in SUPERSET_CATALOGS:
         readable = ", ".join(SUPERSET_CATALOGS)
         raise _fail(path, f"dataset {key!r} reads catalog {catalog!r}; Superset may read {readable}")
-    return Dataset(key=key, catalog=catalog, schema=schema, table=table, sql=sql)
+    return Dataset(key=key, catalog=catalog, schema=schema, table=table, sql=sql, reads=reads)
 
 
 _NEEDS = {"table": ("columns",), "bar": ("x", "metrics"), "line": ("x", "grain", "metrics")}
@@ -365,6 +375,7 @@ def bundles(endpoints: Endpoints, folder: Path = DASHBOARDS_DIR) -> list[Bundle]
             slug=board.slug,
             digest=bundle_files(endpoints, board)[f"dashboards/{board.slug}.yaml"]["metadata"][SOURCE_KEY],
             zipped=bundle(endpoints, board),
+            reads=board.reads,
         )
         for board in dashboards(folder)
     ]

@@ -23,7 +23,7 @@ from wharf_infra.contract.superset import (
     server_command,
     superset_config,
 )
-from wharf_infra.contract.superset_api import SupersetClient, import_dashboards
+from wharf_infra.contract.superset_api import SupersetClient, import_dashboards, send_lineage
 from wharf_infra.core.paths import INFRA_DIR
 from wharf_infra.native import processes
 from wharf_infra.native.processes import StackError
@@ -127,7 +127,9 @@ class Superset:
                 cwd=self.home,
             )
         processes.wait_until(self.name, self.healthy, 300)
-        imported = import_dashboards(self.client(), bundles(settings().endpoints))
+        dashboards = bundles(settings().endpoints)
+        imported = import_dashboards(self.client(), dashboards)
+        send_lineage(settings().url("marquez"), dashboards, settings().endpoints.trino_lineage_namespace)
         print(f"  dashboards imported: {', '.join(imported) or 'none changed'}", file=sys.stderr, flush=True)
 
     def client(self) -> SupersetClient:
