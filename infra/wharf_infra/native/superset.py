@@ -62,7 +62,8 @@ class Superset:
         if (venv / "bin" / "gunicorn").exists():
             return venv
         print(f"  installing Superset {superset_version()} into {venv}", file=sys.stderr, flush=True)
-        shutil.rmtree(venv, ignore_errors=True)
+        for stale in venv.parent.glob("*"):  # environments of earlier locks
+            shutil.rmtree(stale, ignore_errors=True)
         for argv in (
             [_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)],
             [_uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "--require-hashes",
