@@ -116,7 +116,5 @@ def test_a_malformed_dashboard_is_refused_naming_the_fix(tmp_path: Path, edit, m
     spec = yaml.safe_load((DASHBOARDS_DIR / "weather.yaml").read_text())
     edit(spec)
     (tmp_path / "weather.yaml").write_text(yaml.safe_dump(spec))
-    with pytest.raises(
-        DashboardError, match="weather.yaml: .*" + re.escape(message)
-    ):
+    with pytest.raises(DashboardError, match="weather.yaml: .*" + re.escape(message)):
         dashboards(tmp_path)
