@@ -122,10 +122,16 @@ def test_the_spike_batch_shows_its_one_temperature_excursion(
 
 
 def _state(client: SupersetClient) -> dict[str, list[tuple[Any, ...]]]:
-    return {
-        resource: sorted((item["id"], item["uuid"], item["changed_on"]) for item in client.all(resource))
-        for resource in ("dashboard", "chart", "dataset", "database")
-    }
+    """Every dashboard, chart, dataset and database: id, uuid and last change (databases list no
+    `changed_on_utc`, only `changed_on`)."""
+    state = {}
+    for resource in ("dashboard", "chart", "dataset", "database"):
+        changed = "changed_on" if resource == "database" else "changed_on_utc"
+        found = client.get(f"/api/v1/{resource}/", q=f"(columns:!(id,uuid,{changed}),page_size:100)")[
+            "result"
+        ]
+        state[resource] = sorted((item["id"], item["uuid"], item[changed]) for item in found)
+    return state
 
 
 @pytest.fixture

@@ -360,9 +360,13 @@ def bundle_files(endpoints: Endpoints, dashboard: Dashboard) -> dict[str, dict[s
 
 def bundle(endpoints: Endpoints, dashboard: Dashboard) -> bytes:
     """One dashboard's import bundle as ZIP bytes (Superset strips the one root folder)."""
+    return _zipped(bundle_files(endpoints, dashboard))
+
+
+def _zipped(files: dict[str, dict[str, Any]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, content in bundle_files(endpoints, dashboard).items():
+        for path, content in files.items():
             info = zipfile.ZipInfo(f"wharf_dashboards/{path}", date_time=(2000, 1, 1, 0, 0, 0))
             archive.writestr(info, yaml.safe_dump(content, sort_keys=False, allow_unicode=True))
     return buffer.getvalue()
@@ -370,12 +374,9 @@ def bundle(endpoints: Endpoints, dashboard: Dashboard) -> bytes:
 
 def bundles(endpoints: Endpoints, folder: Path = DASHBOARDS_DIR) -> list[Bundle]:
     """Every dashboard's bundle with the digest of its files, as the importer takes them."""
-    return [
-        Bundle(
-            slug=board.slug,
-            digest=bundle_files(endpoints, board)[f"dashboards/{board.slug}.yaml"]["metadata"][SOURCE_KEY],
-            zipped=bundle(endpoints, board),
-            reads=board.reads,
-        )
-        for board in dashboards(folder)
-    ]
+    found = []
+    for board in dashboards(folder):
+        files = bundle_files(endpoints, board)
+        digest = files[f"dashboards/{board.slug}.yaml"]["metadata"][SOURCE_KEY]
+        found.append(Bundle(slug=board.slug, digest=digest, zipped=_zipped(files), reads=board.reads))
+    return found

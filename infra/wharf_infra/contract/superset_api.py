@@ -133,13 +133,6 @@ class SupersetClient:
                 self.session.delete(f"{self.url}/api/v1/{resource}/{key}", timeout=60), f"DELETE {resource}"
             )
 
-    def all(self, resource: str) -> list[dict[str, Any]]:
-        """Every `resource` (dashboard, chart, dataset, database) with its id, uuid and last change
-        (`changed_on`; databases list no `changed_on_utc`)."""
-        changed = "changed_on" if resource == "database" else "changed_on_utc"
-        found = self.get(f"/api/v1/{resource}/", q=f"(columns:!(id,uuid,{changed}),page_size:100)")["result"]
-        return [{"id": i["id"], "uuid": i["uuid"], "changed_on": i[changed]} for i in found]
-
 
 def import_dashboards(client: SupersetClient, bundles: list[Bundle]) -> list[str]:
     """Import each dashboard whose files differ from what Superset holds; return their slugs.

@@ -16,6 +16,7 @@ import yaml
 from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
 from wharf_infra.contract.endpoints import MARQUEZ_SERVICE, Endpoints
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.secrets import secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
 from wharf_infra.deploy.labels import labels, metadata, selector
 
@@ -102,12 +103,9 @@ class Marquez(pulumi.ComponentResource):
             {
                 "env": [
                     {"name": "MARQUEZ_CONFIG", "value": f"{CONFIG_DIR}/config.yml"},
-                    *(
-                        {
-                            "name": name,
-                            "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": key}},
-                        }
-                        for name, key in zip(MARQUEZ_DATABASE_ENV, ("username", "password"), strict=True)
+                    *secret_env(
+                        args.database_secret,
+                        dict(zip(MARQUEZ_DATABASE_ENV, ("username", "password"), strict=True)),
                     ),
                 ],
                 "ports": [

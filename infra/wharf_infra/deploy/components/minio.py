@@ -19,7 +19,7 @@ from wharf_infra.contract.facts import (
 from wharf_infra.contract.facts import MINIO_ROOT_SECRET as ROOT_SECRET
 from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.object_store import COMPONENT, ObjectStoreFacts
-from wharf_infra.deploy.components.secrets import generated_password, secret
+from wharf_infra.deploy.components.secrets import generated_password, secret, secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
 from wharf_infra.deploy.labels import labels, metadata, selector
 
@@ -160,16 +160,13 @@ class Minio(pulumi.ComponentResource):
             {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
         ]
         for svc in S3_SERVICES:
-            for variable, key in (
-                ("ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
-                ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
-            ):
-                setup_env.append(
-                    {
-                        "name": f"{svc.upper()}_{variable}",
-                        "valueFrom": {"secretKeyRef": {"name": credential_secrets[svc], "key": key}},
-                    }
-                )
+            setup_env += secret_env(
+                credential_secrets[svc],
+                {
+                    f"{svc.upper()}_ACCESS_KEY": "AWS_ACCESS_KEY_ID",
+                    f"{svc.upper()}_SECRET_KEY": "AWS_SECRET_ACCESS_KEY",
+                },
+            )
         setup = f"{NAME}-setup"
         k8s.batch.v1.Job(
             setup,

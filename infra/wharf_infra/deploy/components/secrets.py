@@ -69,3 +69,11 @@ def secret(
 
 
 PASSWORD_TYPE = f"pulumi-python:{GeneratedPassword._resource_type_name}"  # as the engine records it
+
+
+def secret_env(secret: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
+    """Container env variables read from Secret `secret` (`{variable: key}`)."""
+    return [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for name, key in pairs.items()
+    ]

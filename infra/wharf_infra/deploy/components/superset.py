@@ -31,7 +31,7 @@ from wharf_infra.contract.superset import (
 from wharf_infra.contract.superset_api import ADMIN_PASSWORD_ENV, ADMIN_USER_ENV, URL_ENV
 from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.namespaces import ISOLATED_LABEL, network_policy_resource
-from wharf_infra.deploy.components.secrets import generated_password, secret
+from wharf_infra.deploy.components.secrets import generated_password, secret, secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
 from wharf_infra.deploy.labels import labels, metadata, selector
 
@@ -81,13 +81,6 @@ def _pod(
 
 def _container(name: str, image: str, **spec: Any) -> dict[str, Any]:
     return {"name": name, "image": image, "securityContext": container_security(), **spec}
-
-
-def _secret_env(pairs: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
-    return [
-        {"name": env, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
-        for env, (secret_name, key) in pairs.items()
-    ]
 
 
 def network_policy(namespace: str, gateway_namespace: str) -> dict[str, Any]:
@@ -158,23 +151,19 @@ class Superset(pulumi.ComponentResource):
             child,
         )
         dashboards = bundles(args.endpoints)
+        settings_file = superset_config(args.endpoints)
         config = k8s.core.v1.ConfigMap(
             CONFIG_MAP,
             metadata=metadata(CONFIG_MAP, ns, COMPONENT),
-            data={"superset_config.py": superset_config(args.endpoints)}
-            | {f"{b.slug}.sha256": b.digest for b in dashboards},
+            data={"superset_config.py": settings_file} | {f"{b.slug}.sha256": b.digest for b in dashboards},
             binary_data={f"{b.slug}.zip": base64.b64encode(b.zipped).decode() for b in dashboards},
             opts=child,
         )
         env = [
             {"name": "SUPERSET_CONFIG_PATH", "value": f"{CONFIG_DIR}/superset_config.py"},
             {"name": "SUPERSET_HOME", "value": HOME},
-            *_secret_env(
-                {
-                    SECRET_KEY_ENV: (SECRET, "secret-key"),
-                    DATABASE_PASSWORD_ENV: (args.database_secret, "password"),
-                }
-            ),
+            *secret_env(SECRET, {SECRET_KEY_ENV: "secret-key"}),
+            *secret_env(args.database_secret, {DATABASE_PASSWORD_ENV: "password"}),
         ]
         mounts = [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
@@ -186,7 +175,7 @@ class Superset(pulumi.ComponentResource):
             {"name": "home", "emptyDir": {}},
             {"name": "tmp", "emptyDir": {}},
         ]
-        admin_env = _secret_env({ADMIN_ENV[0]: (SECRET, "username"), ADMIN_ENV[1]: (SECRET, "password")})
+        admin_env = secret_env(SECRET, dict(zip(ADMIN_ENV, ("username", "password"), strict=True)))
         deployment = k8s.apps.v1.Deployment(
             NAME,
             metadata=metadata(NAME, ns, COMPONENT, version),
@@ -216,7 +205,7 @@ class Superset(pulumi.ComponentResource):
                         )
                     ],
                     version,
-                    _digest(superset_config(args.endpoints)),
+                    _digest(settings_file),
                     initContainers=[
                         _container(
                             "initialise",
@@ -261,11 +250,8 @@ class Superset(pulumi.ComponentResource):
                             command=["python", "/opt/superset/superset_api.py", BUNDLES_DIR],
                             env=[
                                 {"name": URL_ENV, "value": f"http://{NAME}.{ns}.svc:{PORT}"},
-                                *_secret_env(
-                                    {
-                                        ADMIN_USER_ENV: (SECRET, "username"),
-                                        ADMIN_PASSWORD_ENV: (SECRET, "password"),
-                                    }
+                                *secret_env(
+                                    SECRET, {ADMIN_USER_ENV: "username", ADMIN_PASSWORD_ENV: "password"}
                                 ),
                             ],
                             volumeMounts=[

@@ -25,6 +25,7 @@ from wharf_infra.contract.endpoints import TRINO_SERVICE, Endpoints
 from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
+from wharf_infra.deploy.components.secrets import secret_env
 
 RELEASE, PORT = TRINO_SERVICE
 # The accounts Trino's pods (coordinator, workers) run as: on S3, its IAM role trusts exactly these.
@@ -42,19 +43,12 @@ class TrinoArgs:
     images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
-def _secret_env(secret: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
-    return [
-        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-        for name, key in pairs.items()
-    ]
-
-
 def trino_values(args: TrinoArgs) -> dict[str, Any]:
-    env = _secret_env(
+    env = secret_env(
         args.marts_secret, dict(zip(MARTS_CREDENTIAL_ENV, ("username", "password"), strict=True))
     )
     if "trino" in args.store.credential_secrets:
-        env += _secret_env(args.store.credential_secrets["trino"], {key: key for key in S3_KEY_ENV})
+        env += secret_env(args.store.credential_secrets["trino"], {key: key for key in S3_KEY_ENV})
     repository, tag = args.images.parts("trino")
     values: dict[str, Any] = {
         "image": {"repository": repository, "tag": tag},

@@ -21,7 +21,7 @@ from wharf_infra.core.config import PlatformConfig
 from wharf_infra.core.versions import versions
 from wharf_infra.deploy.components.gateway.resources import COMPONENT, custom
 from wharf_infra.deploy.components.gateway.routes import Login
-from wharf_infra.deploy.components.secrets import generated_password, secret
+from wharf_infra.deploy.components.secrets import generated_password, secret, secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
 from wharf_infra.deploy.labels import labels, metadata, selector
 
@@ -118,13 +118,10 @@ def oidc(config: PlatformConfig, client_secret: pulumi.Input[str], opts: pulumi.
         {"client-secret": client_secret, "cookie-secret": cookie_secret},
         opts,
     )
-    env = [
-        {"name": variable, "valueFrom": {"secretKeyRef": {"name": OIDC_SECRET, "key": key}}}
-        for variable, key in (
-            ("OAUTH2_PROXY_CLIENT_SECRET", "client-secret"),
-            ("OAUTH2_PROXY_COOKIE_SECRET", "cookie-secret"),
-        )
-    ]
+    env = secret_env(
+        OIDC_SECRET,
+        {"OAUTH2_PROXY_CLIENT_SECRET": "client-secret", "OAUTH2_PROXY_COOKIE_SECRET": "cookie-secret"},
+    )
     version = versions().image_version("oauth2_proxy")
     k8s.apps.v1.Deployment(
         OAUTH2_PROXY,
