@@ -64,6 +64,10 @@ stack-status: native-status
 images: install ## Build every image the platform runs from package registries (content tags; unchanged ones skipped), SBOMs, sizes; loads them into kind if it runs (PUSH=<registry>: push there)
 	$(RUN) python -m wharf_infra.build.images $(if $(PUSH),--push $(PUSH))
 
+.PHONY: kind-node
+kind-node: install ## Build the kind node image from package registries (for machines no container registry answers; `make cluster` does when needed)
+	$(RUN) python -m wharf_infra.build.kind_node
+
 # kind: the platform in Docker containers. kwok: no Docker; a real control plane built from Go
 # modules with simulated nodes, on which the real `pulumi up` of the platform runs. Unset, TARGET is
 # kind for `make cluster`, and the one `make cluster` brought up for `make destroy` and `make smoke`.
@@ -78,7 +82,7 @@ destroy: install ## Remove what `make cluster` made for TARGET (stacks, cluster,
 	$(RUN) python -W ignore -m wharf_infra.local down $(TARGET_ARG) $(if $(PLAN),--plan)
 
 .PHONY: toolchain
-toolchain: install ## Build the pinned Go tools (control plane, kwok, Pulumi, its Kubernetes provider, helm, Traefik, oauth2-proxy) into the cache
+toolchain: install ## Build the pinned Go tools (Kubernetes, etcd, kwok, kind and its node's runtime, Pulumi, its Kubernetes provider, helm, Traefik, oauth2-proxy, the operators) into the cache
 	$(RUN) python -m wharf_infra.build.toolchain
 
 STACK ?= local

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from conftest import Rendered
 
-from wharf_infra.core.config import ConfigError, PlatformConfig, parse
-from wharf_infra.core.image_tags import content_tag
+from wharf_infra.core.config import ConfigError, PlatformConfig, cluster_config, parse
+from wharf_infra.core.image_tags import content_tag, kind_node_reference
 from wharf_infra.core.paths import INFRA_DIR, KIND_CONFIG
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import versions
@@ -178,11 +178,18 @@ def test_the_kind_cluster_uses_the_pinned_node_image(rendered: dict[str, Rendere
         "kind-cluster",
         "kind-kubeconfig",
     ]
-    from wharf_infra.deploy.cluster import kind_commands
+    from wharf_infra.deploy.cluster import kind_commands, kind_node_image
 
-    create, delete, _ = kind_commands("wharf")
-    assert f"--image {versions().kind_node_image}" in create and str(KIND_CONFIG) in create
+    local = cluster_config("local")
+    image = kind_node_image(local)
+    create, delete, _ = kind_commands("wharf", image)
+    assert f"--image {image}" in create and str(KIND_CONFIG) in create
     assert delete == "kind delete cluster --name wharf"
+    pinned = versions().kind_node_image
+    built = kind_node_reference(local.image_registry)
+    assert kind_node_image(local.model_copy(update={"node_image": "upstream"})) == pinned
+    assert kind_node_image(local.model_copy(update={"node_image": "built"})) == built
+    assert image in (pinned, built)  # auto: the pinned one where Docker has it, else wharf's build
 
 
 def test_a_bad_stack_config_names_each_bad_key() -> None:

@@ -4,6 +4,10 @@ The engine that answers `docker info` is used as it is. On Debian as root with n
 Debian's `docker.io` is installed and `dockerd` started under wharf's cache, its pid recorded so
 whoever started it stops it (`stop_engine`); Docker's image store stays, so builds stay cached.
 Elsewhere the caller is told what to install. Nothing else on the machine is changed.
+
+Where the machine's capability bounding set lacks CAP_SYS_RESOURCE (some sandboxes and CI runners),
+the engine wharf starts runs containers through the runc wrapper of the kind node image, so that
+`--privileged` ones (kind's nodes) start; elsewhere runc is used as it is.
 """
 
 from __future__ import annotations
@@ -11,13 +15,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from wharf_infra.core import debian
+from wharf_infra.core.image_tags import IMAGES_DIR
 from wharf_infra.core.paths import cache_dir
 from wharf_infra.core.supervisor import ProcessSpec, Supervisor
 
 DOCKERD = "dockerd"
 START_TIMEOUT_S = 180.0  # generous: a first start on a busy 2-core machine sets up its store
+RUNC_WRAPPER = IMAGES_DIR / "kind-base" / "runc-wrapper"
+WRAPPED_RUNTIME = "wharf-runc"
+CAP_SYS_RESOURCE = 24
 
 
 class DockerUnavailable(RuntimeError):
@@ -46,19 +55,42 @@ def ensure_engine() -> bool:
             )
         print("  no Docker engine here: installing Debian's docker.io", file=sys.stderr, flush=True)
         try:
-            debian.install("docker.io")
+            debian.install("docker.io", "jq")
         except debian.PackagesMissing as error:
             raise DockerUnavailable(str(error)) from None
     supervisor = _supervisor()
     started = supervisor.running_pid(DOCKERD) is None
     spec = ProcessSpec(
         DOCKERD,
-        [DOCKERD, "--pidfile", str(supervisor.state_dir / "run" / "dockerd.own.pid")],
+        [DOCKERD, "--pidfile", str(supervisor.state_dir / "run" / "dockerd.own.pid"), *_runtime_args()],
         ready=engine_ready,
         timeout=START_TIMEOUT_S,
     )
     supervisor.ensure(spec)
     return started
+
+
+def lacks_sys_resource() -> bool:
+    """Whether this process's capability bounding set lacks CAP_SYS_RESOURCE."""
+    status = Path("/proc/self/status").read_text()
+    bounding = next(line.split()[1] for line in status.splitlines() if line.startswith("CapBnd:"))
+    return not int(bounding, 16) >> CAP_SYS_RESOURCE & 1
+
+
+def _runtime_args() -> list[str]:
+    """dockerd's arguments for the runc wrapper, where the capability is missing (none elsewhere)."""
+    if not lacks_sys_resource():
+        return []
+    runc = shutil.which("runc")
+    if runc is None:
+        raise DockerUnavailable("dockerd's runc is not on PATH: reinstall Debian's docker.io (it needs runc)")
+    if shutil.which("jq") is None:
+        debian.install("jq")
+    wrapper = _supervisor().state_dir / "runc-wrapper"
+    text = RUNC_WRAPPER.read_text()
+    wrapper.write_text(text.replace("real=/usr/local/libexec/wharf/runc", f"real={runc}", 1))
+    wrapper.chmod(0o755)
+    return ["--add-runtime", f"{WRAPPED_RUNTIME}={wrapper}", "--default-runtime", WRAPPED_RUNTIME]
 
 
 def stop_engine() -> None:

@@ -23,7 +23,25 @@ from pathlib import Path
 from wharf_infra.build.debian_rootfs import rootfs_image
 from wharf_infra.build.docker_engine import DockerUnavailable, ensure_engine
 from wharf_infra.build.sbom import write_sbom
-from wharf_infra.build.toolchain import CERT_MANAGER, CNPG, MC, OAUTH2_PROXY, TRAEFIK
+from wharf_infra.build.toolchain import (
+    CERT_MANAGER,
+    CNI_PLUGINS,
+    CNPG,
+    CONTAINERD,
+    COREDNS,
+    CRICTL,
+    ETCD,
+    KIND,
+    KINDNETD,
+    KUBERNETES,
+    LOCAL_PATH_PROVISIONER,
+    MC,
+    OAUTH2_PROXY,
+    RUNC,
+    TRAEFIK,
+    GoTool,
+    tool_module_dir,
+)
 from wharf_infra.core.image_tags import (
     CODE_LOCATION_PARENTS,
     CODE_LOCATION_RECIPE,
@@ -43,6 +61,7 @@ from wharf_infra.native.fetch import pypi_wheel
 from wharf_infra.native.services import Marquez, Trino
 
 DEFAULT_REGISTRY = "wharf.local"
+NODE_PARTS = {recipe.name for recipe in recipes().values() if recipe.part_of}  # `make kind-node`'s
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -118,6 +137,31 @@ def _marquez_web(context: Path) -> None:
     _trust(context)
 
 
+def _tool_binary(tool: GoTool, binary: str, context: Path) -> None:
+    _copy(tool.build() / binary, context / "binary")
+
+
+def _kind_base(context: Path) -> None:
+    """kind's base image `files/` (from kind's module, with the modes its Dockerfile gives them),
+    and the node's runtime binaries from the toolchain."""
+    files = context / "files"
+    shutil.copytree(tool_module_dir(KIND, "sigs.k8s.io/kind") / "images" / "base" / "files", files)
+    for path in files.rglob("*"):
+        executable = path.is_dir() or path.parent.name == "bin"
+        path.chmod(0o755 if executable else 0o644)
+    (context / "bin").mkdir()
+    for tool in (CONTAINERD, RUNC, CRICTL):
+        for binary in tool.binaries:
+            _copy(tool.build() / binary, context / "bin" / binary)
+    _copy(CNI_PLUGINS.build(), context / "cni")
+
+
+def _pause(context: Path) -> None:
+    """Kubernetes' own pause.c, from the module the toolchain builds Kubernetes from."""
+    source = tool_module_dir(KUBERNETES, "k8s.io/kubernetes") / "build" / "pause" / "linux" / "pause.c"
+    shutil.copyfile(source, context / "pause.c")
+
+
 # What each recipe's build context holds, by recipe name; recipes not named here need none.
 STAGE: Mapping[str, Callable[[Path], None]] = {
     "dagster": _workspace,
@@ -137,6 +181,19 @@ STAGE: Mapping[str, Callable[[Path], None]] = {
         for binary in ("controller", "webhook", "cainjector", "startupapicheck")
     },
     "oauth2-proxy": lambda context: _copy(OAUTH2_PROXY.build() / "oauth2-proxy", context / "oauth2-proxy"),
+    # The kind node's images.
+    "kind-base": _kind_base,
+    **{
+        binary: partial(_tool_binary, KUBERNETES, binary)
+        for binary in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")
+    },
+    "kindnetd": partial(_tool_binary, KINDNETD, "kindnetd"),
+    "etcd": lambda context: _copy(ETCD.build() / "etcd", context / "etcd"),
+    "coredns": lambda context: _copy(COREDNS.build() / "coredns", context / "coredns"),
+    "pause": _pause,
+    "local-path-provisioner": lambda context: _copy(
+        LOCAL_PATH_PROVISIONER.build() / "local-path-provisioner", context / "local-path-provisioner"
+    ),
 }
 
 
@@ -174,7 +231,8 @@ def _recipe_build(recipe: Recipe, registry: str) -> ImageBuild:
 
 
 def plan(registry: str = DEFAULT_REGISTRY) -> list[ImageBuild]:
-    """Every image, parents first: the recipes, then the code locations."""
+    """Every image, parents first: the recipes, then the code locations (the kind node's parts too:
+    `build` leaves them out unless asked)."""
     builds = [_recipe_build(recipe, registry) for recipe in recipes().values()]
     parents = {f"{p.upper()}_IMAGE": reference(p, registry) for p in CODE_LOCATION_PARENTS}
     for location in load_registry():
@@ -210,7 +268,7 @@ def _docker_build(image: ImageBuild) -> None:
     env = dict(os.environ)
     if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
         env["DOCKER_BUILDKIT"] = "0"  # an engine without buildx (Debian's docker.io) builds classically
-    argv = ["docker", "build", "--quiet", "-f", str(image.dockerfile), "-t", image.reference]
+    argv = ["docker", "build", "--quiet", "--force-rm", "-f", str(image.dockerfile), "-t", image.reference]
     for key, value in sorted(args.items()):
         argv += ["--build-arg", f"{key}={value}"]
     result = subprocess.run([*argv, str(context)], capture_output=True, text=True, env=env, check=False)
@@ -240,6 +298,8 @@ def build(registry: str = DEFAULT_REGISTRY, only: set[str] | None = None) -> lis
                 f"no image named {', '.join(sorted(unknown))}: choose from {[i.name for i in images]}"
             )
         images = [image for image in images if image.name in _with_parents(only)]
+    else:
+        images = [image for image in images if image.name not in NODE_PARTS]
     rows = []
     for image in images:
         started = time.monotonic()
@@ -252,7 +312,26 @@ def build(registry: str = DEFAULT_REGISTRY, only: set[str] | None = None) -> lis
         rows.append((image.reference, state, time.monotonic() - started, _size_mb(image.reference)))
     for ref, state, seconds, size in rows:
         print(f"  {ref:<72} {state:<9} {seconds:6.0f} s {size:8.0f} MB")
+    _remove_superseded(images)
     return images
+
+
+def _remove_superseded(images: list[ImageBuild]) -> None:
+    """Earlier tags of the images just built (a changed input re-tags an image: without this,
+    every change would keep its predecessor's gigabyte), then the layers nothing uses any more."""
+    current = {image.reference for image in images}
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    names = {image.reference.rpartition(":")[0] for image in images}
+    stale = [ref for ref in listed if ref.rpartition(":")[0] in names and ref not in current]
+    if stale:
+        subprocess.run(["docker", "image", "rm", *stale], capture_output=True, check=False)
+        print(f"  removed {len(stale)} superseded image tags", file=sys.stderr, flush=True)
+    subprocess.run(["docker", "image", "prune", "--force"], capture_output=True, check=False)
 
 
 def _with_parents(names: set[str]) -> set[str]:

@@ -22,6 +22,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+from wharf_infra.core import debian
 from wharf_infra.core.paths import REPO_ROOT, cache_dir, upstream_dir
 from wharf_infra.core.versions import versions
 
@@ -80,12 +81,16 @@ class GoTool:
     sources: Callable[[Path, str], None] = lambda build_dir, version: None
     scripts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module, path in it)
     image: str | None = None  # the image of versions.toml whose version this builds: one pin for both
+    tags: str = ""  # Go build tags, as upstream's release build sets them
+    # C parts (runc's nsenter, libseccomp): built with cgo and linked statically, from these Debian
+    # packages' headers and archives, so the binary runs in any image.
+    cgo_packages: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
         if self.image:
             return module_version(versions().image_version(self.image))
-        return versions().toolchain[self.name]
+        return versions().toolchain_version(self.name)
 
     @property
     def out_dir(self) -> Path:
@@ -93,6 +98,21 @@ class GoTool:
 
     def outputs(self) -> list[Path]:
         return [self.out_dir / name for name in (*self.binaries, *self.scripts)]
+
+    @property
+    def build_dir(self) -> Path:
+        return cache_dir() / "toolchain" / "src" / f"{self.name}-{self.version}"
+
+    def source_dir(self) -> Path:
+        """A fresh build folder: the wrapper module, its local sources, every module downloaded."""
+        build_dir = self.build_dir
+        shutil.rmtree(build_dir, ignore_errors=True)
+        build_dir.mkdir(parents=True)
+        for name in ("go.mod", "go.sum"):
+            shutil.copyfile(WRAPPERS / self.name / name, build_dir / name)
+        self.sources(build_dir, self.version)
+        _go(["mod", "download"], build_dir)
+        return build_dir
 
     def build(self) -> Path:
         """Build what is missing (minutes, once per version); return the folder of the binaries."""
@@ -102,27 +122,37 @@ class GoTool:
             raise ToolchainError(
                 f"Go is needed to build {self.name}: install it (Debian: golang-go) and retry"
             )
+        if self.cgo_packages:
+            _c_toolchain(self.cgo_packages)
         started = time.monotonic()
         print(
             f"  building {self.name} {self.version} from the Go module proxy (once)",
             file=sys.stderr,
             flush=True,
         )
-        build_dir = cache_dir() / "toolchain" / "src" / f"{self.name}-{self.version}"
-        shutil.rmtree(build_dir, ignore_errors=True)
-        build_dir.mkdir(parents=True)
-        for name in ("go.mod", "go.sum"):
-            shutil.copyfile(WRAPPERS / self.name / name, build_dir / name)
-        self.sources(build_dir, self.version)
-        _go(["mod", "download"], build_dir)
+        build_dir = self.source_dir()
         self.prepare(build_dir, self.version)
         staging = self.out_dir.with_name(self.out_dir.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
+        ldflags = self.ldflags(self.version) + (
+            " -linkmode external -extldflags -static" if self.cgo_packages else ""
+        )
+        cgo = {"CGO_ENABLED": "1"} if self.cgo_packages else {}
         for binary, package in self.binaries.items():
             _go(
-                ["build", "-ldflags", self.ldflags(self.version), "-o", str(staging / binary), package],
+                [
+                    "build",
+                    "-tags",
+                    self.tags,
+                    "-ldflags",
+                    ldflags.strip(),
+                    "-o",
+                    str(staging / binary),
+                    package,
+                ],
                 build_dir,
+                cgo,
             )
         for script, (module, path) in self.scripts.items():
             shutil.copyfile(module_dir(build_dir, module) / path, staging / script)
@@ -131,6 +161,18 @@ class GoTool:
         staging.rename(self.out_dir)
         print(f"  built {self.name} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         return self.out_dir
+
+
+def _c_toolchain(packages: tuple[str, ...]) -> None:
+    """gcc and the static archives a cgo build links, installed from Debian where missing."""
+    status = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Status}\\n", "gcc", "pkg-config", *packages],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if status.returncode != 0 or status.stdout.count("install ok installed") < len(packages) + 2:
+        debian.install("gcc", "pkg-config", *packages)
 
 
 def _language_host(build_dir: Path, version: str) -> None:
@@ -174,7 +216,10 @@ KUBERNETES = GoTool(
     "kubernetes",
     {
         name: f"k8s.io/kubernetes/cmd/{name}"
-        for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+        for name in (
+            *("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"),  # kwok's
+            *("kubelet", "kubeadm", "kube-proxy"),  # what the kind node image adds
+        )
     },
     ldflags=_kubernetes_version,
 )
@@ -300,7 +345,79 @@ CERT_MANAGER = GoTool(
 )
 MC = GoTool("mc", {"mc": "github.com/minio/mc"}, ldflags=_mc_version)
 IMAGE_TOOLS = (CNPG, CERT_MANAGER, MC)
-TOOLS = (*KWOK_TOOLS, TRAEFIK, OAUTH2_PROXY, *IMAGE_TOOLS)  # what `make toolchain` builds
+
+
+def _stamp(variable: str, prefix: str = "") -> Callable[[str], str]:
+    """`-X variable=version`, as the tool's release build stamps it (`prefix` before the version)."""
+    return lambda version: f"-s -w -X {variable}={prefix}{version}"
+
+
+def _kindnetd_source(build_dir: Path, version: str) -> None:
+    """kindnetd is a module of its own inside kind's repository, which the proxy does not serve:
+    the wrapper replaces it by its folder of the upstream copies, at the kind commit pinned."""
+    source = (upstream_dir() or Path("$WHARF_UPSTREAM_DIR")) / "kind" / version / "images" / "kindnetd"
+    if not source.is_dir():
+        raise ToolchainError(
+            f"{source} is missing: point WHARF_UPSTREAM_DIR at the upstream copies (kindnetd)"
+        )
+    _copy_writable(source, build_dir / "kindnetd")
+
+
+# The kind target: kind itself, and what its node image holds (kind v0.33.0's base image pins the
+# runtime's versions; kubeadm v1.34 pins etcd's and CoreDNS's).
+KIND = GoTool("kind", {"kind": "sigs.k8s.io/kind"})
+CONTAINERD_PACKAGE = "github.com/containerd/containerd/v2"
+CONTAINERD = GoTool(
+    "containerd",
+    {name: f"{CONTAINERD_PACKAGE}/cmd/{name}" for name in ("containerd", "ctr", "containerd-shim-runc-v2")},
+    ldflags=_stamp(f"{CONTAINERD_PACKAGE}/version.Version"),
+    tags="no_aufs no_zfs no_btrfs no_devmapper urfave_cli_no_docs",
+)
+RUNC = GoTool(
+    "runc",
+    {"runc": "github.com/opencontainers/runc"},
+    tags="seccomp urfave_cli_no_docs",
+    cgo_packages=("libseccomp-dev",),
+)
+CRICTL = GoTool(
+    "cri-tools",
+    {"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
+    ldflags=_stamp("sigs.k8s.io/cri-tools/pkg/version.Version"),
+)
+CNI_PLUGINS = GoTool(
+    "cni-plugins",
+    {
+        name: f"github.com/containernetworking/plugins/plugins/{kind}/{name}"
+        for kind, name in (("ipam", "host-local"), ("main", "loopback"), ("main", "ptp"), ("meta", "portmap"))
+    },
+    ldflags=_stamp("github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion"),
+)
+COREDNS = GoTool("coredns", {"coredns": "github.com/coredns/coredns"}, ldflags=lambda version: "-s -w")
+KINDNETD = GoTool(
+    "kindnetd",
+    {"kindnetd": "sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd"},
+    ldflags=lambda version: "-s -w",
+    sources=_kindnetd_source,
+)
+LOCAL_PATH_PROVISIONER = GoTool(
+    "local-path-provisioner",
+    {"local-path-provisioner": "github.com/rancher/local-path-provisioner"},
+    ldflags=_stamp("main.VERSION"),
+)
+NODE_TOOLS = (
+    KUBERNETES,
+    ETCD,
+    CONTAINERD,
+    RUNC,
+    CRICTL,
+    CNI_PLUGINS,
+    COREDNS,
+    KINDNETD,
+    LOCAL_PATH_PROVISIONER,
+)
+KIND_TOOLS = (KIND, PULUMI, PULUMI_KUBERNETES, HELM)  # what `make cluster` runs on the host, beside Docker
+_EVERY_TOOL = (*KWOK_TOOLS, TRAEFIK, OAUTH2_PROXY, *IMAGE_TOOLS, *KIND_TOOLS, *NODE_TOOLS)
+TOOLS = tuple({tool.name: tool for tool in _EVERY_TOOL}.values())  # what `make toolchain` builds
 
 
 @cache
@@ -309,12 +426,16 @@ def helm() -> Path:
     return HELM.build() / "helm"
 
 
+def tool_module_dir(tool: GoTool, module: str) -> Path:
+    """Where the module cache holds `module` at the version `tool`'s wrapper pins (files a build
+    ships besides its binaries: kwok's stages, kind's base image files, Kubernetes' pause.c)."""
+    build_dir = tool.build_dir if (tool.build_dir / "go.mod").exists() else tool.source_dir()
+    return module_dir(build_dir, module)
+
+
 def kwok_stages(kind: str) -> Path:
     """kwok's shipped stage files (`node` or `pod`), from the module the wrapper pins."""
-    build_dir = cache_dir() / "toolchain" / "src" / f"{KWOK.name}-{KWOK.version}"
-    if not (build_dir / "go.mod").exists():
-        KWOK.build()
-    return module_dir(build_dir, "sigs.k8s.io/kwok") / "kustomize" / "stage" / kind
+    return tool_module_dir(KWOK, "sigs.k8s.io/kwok") / "kustomize" / "stage" / kind
 
 
 def path_with(*tools: GoTool) -> str:

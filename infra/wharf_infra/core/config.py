@@ -50,10 +50,18 @@ class EksSettings(_Model):
     node_group: NodeGroup = NodeGroup()
 
 
+NodeImageSource = Literal["upstream", "built", "auto"]
+
+
 class ClusterConfig(_Model):
     provider: Literal["kind", "eks"]
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,38}$")
     eks: EksSettings | None = None
+    # kind: the node image pinned upstream (pulled), wharf's build of it (`make kind-node`, named
+    # under `imageRegistry`) for machines no container registry answers, or `auto`: the upstream
+    # one where Docker has it or can pull it, else wharf's build.
+    node_image: NodeImageSource = "auto"
+    image_registry: str = "wharf.local"
 
     @model_validator(mode="after")
     def _eks_needs_settings(self) -> ClusterConfig:

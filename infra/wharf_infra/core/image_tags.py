@@ -39,7 +39,9 @@ PYTHON_RECIPES: dict[str, tuple[str, ...]] = {
 }
 
 
-RECIPE_KEYS = frozenset({"parent", "replaces", "tag-from", "recipe"})  # the rest are inputs
+RECIPE_KEYS = frozenset(
+    {"parent", "replaces", "tag-from", "recipe", "tools", "part-of"}
+)  # the rest are inputs
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Recipe:
     replaces: tuple[str, ...]  # the [images] references it stands in for
     tag_from: str | None = None  # the input whose value leads the tag (CloudNativePG reads the major)
     recipe: str | None = None  # a recipe folder shared with other images; else images/<name>
+    tools: tuple[str, ...] = ()  # the [toolchain] builds it carries: their versions are in its tag
+    part_of: str | None = None  # an image made of several (the kind node), not one the platform runs
 
     @property
     def folder(self) -> Path:
@@ -71,6 +75,8 @@ def recipes() -> dict[str, Recipe]:
             tuple(spec.get("replaces", ())),
             spec.get("tag-from"),
             spec.get("recipe"),
+            tuple(spec.get("tools", ())),
+            spec.get("part-of"),
         )
         if recipe.parent is not None and recipe.parent not in found:
             raise ValueError(
@@ -104,11 +110,29 @@ def recipe_tag(name: str) -> str:
     recipe = recipes()[name]
     facts = [f"{key}={value}" for key, value in sorted(recipe.inputs.items())]
     facts += [f"{image}={versions().image_version(image)}" for image in recipe.replaces]
+    facts += [f"{tool}={versions().toolchain_version(tool)}" for tool in recipe.tools]
     facts += [f"parent={recipe_tag(recipe.parent)}"] if recipe.parent else []
     files = list(_files(recipe.folder))
     files += [REPO_ROOT / path for path in PYTHON_RECIPES.get(name, ())]
     tag = _digest(files, facts)
     return f"{recipe.inputs[recipe.tag_from]}-{tag}" if recipe.tag_from else tag
+
+
+KIND_NODE = "kind-node"  # the `part-of` of the images wharf's kind node holds
+KIND_NODE_BUILD = REPO_ROOT / "infra" / "wharf_infra" / "build" / "kind_node.py"
+
+
+def kind_node_tag() -> str:
+    """The node image's tag: its Kubernetes version, then a hash of its parts' tags, kind's version
+    and the build that assembles them."""
+    parts = sorted(name for name, recipe in recipes().items() if recipe.part_of == KIND_NODE)
+    facts = [f"{name}={recipe_tag(name)}" for name in parts]
+    facts += [f"kind={versions().toolchain_version('kind')}"]
+    return f"v{versions().kubernetes}-{_digest([KIND_NODE_BUILD], facts)}"
+
+
+def kind_node_reference(registry: str) -> str:
+    return f"{built_image_name(registry, KIND_NODE)}:{kind_node_tag()}"
 
 
 def image_inputs(location: CodeLocation) -> list[Path]:

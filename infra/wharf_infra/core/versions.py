@@ -32,6 +32,15 @@ class Versions:
     toolchain: dict[str, str]  # tools wharf builds for itself
     built: dict[str, dict[str, Any]]  # the images wharf builds: parent, replaces, recipe inputs
 
+    @property
+    def kubernetes_schemas(self) -> str:
+        """The schema set objects validate against: published per minor version (`1.34.0`)."""
+        return ".".join(self.kubernetes.split(".")[:2]) + ".0"
+
+    def toolchain_version(self, name: str) -> str:
+        """The version of a tool wharf builds: Kubernetes' is the top-level pin, Go-style."""
+        return f"v{self.kubernetes}" if name == "kubernetes" else self.toolchain[name]
+
     def chart(self, name: str) -> Chart:
         return self.charts[name]
 

@@ -6,6 +6,7 @@ It exports what the platform program reads through its StackReference: `kubeconf
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pulumi
@@ -14,13 +15,32 @@ import pulumi_command as command
 import pulumi_eks as eks
 
 from wharf_infra.core.config import CLUSTER_KEY, ClusterConfig, parse
+from wharf_infra.core.image_tags import kind_node_reference
 from wharf_infra.core.paths import KIND_CONFIG
 from wharf_infra.core.versions import versions
 
 
-def kind_commands(name: str) -> tuple[str, str, str]:
+def kind_node_image(config: ClusterConfig) -> str:
+    """The pinned upstream node image, or wharf's build of it (its content tag); with `auto`, the
+    upstream one if Docker has it (`make cluster` pulls it first where a registry answers)."""
+    upstream = versions().kind_node_image
+    if config.node_image == "upstream":
+        return upstream
+    if config.node_image == "auto" and _docker_has(upstream):
+        return upstream
+    return kind_node_reference(config.image_registry)
+
+
+def _docker_has(image: str) -> bool:
+    try:
+        found = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    except FileNotFoundError:
+        return False
+    return found.returncode == 0
+
+
+def kind_commands(name: str, image: str) -> tuple[str, str, str]:
     """(create, delete, read kubeconfig): create is idempotent, so re-running `up` converges."""
-    image = versions().kind_node_image
     create = (
         f"kind get clusters | grep -qx {name} || "
         f"kind create cluster --name {name} --image {image} --config {KIND_CONFIG} --wait 120s"
@@ -29,12 +49,13 @@ def kind_commands(name: str) -> tuple[str, str, str]:
 
 
 def _kind(config: ClusterConfig) -> dict[str, Any]:
-    create, delete, read = kind_commands(config.name)
+    image = kind_node_image(config)
+    create, delete, read = kind_commands(config.name, image)
     cluster = command.local.Command(
         "kind-cluster",
         create=create,
         delete=delete,
-        triggers=[versions().kind_node_image, KIND_CONFIG.read_text()],
+        triggers=[image, KIND_CONFIG.read_text()],
     )
     kubeconfig = command.local.Command(
         "kind-kubeconfig", create=read, opts=pulumi.ResourceOptions(depends_on=[cluster])

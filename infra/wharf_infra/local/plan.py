@@ -19,6 +19,7 @@ from pathlib import Path
 from wharf_infra.core.image_tags import image_name
 from wharf_infra.core.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM, REPO_ROOT
 from wharf_infra.core.registry import load_registry
+from wharf_infra.core.versions import versions
 from wharf_infra.local import handoff, prerequisites, readiness
 from wharf_infra.local.state import STACK, ClusterState, forget_encryption_salt, stack_file
 
@@ -90,6 +91,15 @@ def cluster_steps(state: ClusterState) -> list[Step]:
             f"Prepare the local Pulumi backend {state.backend} and its passphrase file "
             f"{state.passphrase} (generated once, mode 0600, outside git)",
             action=state.prepare,
+        ),
+        Step(
+            f"The kind node image (nodeImage: {state.cluster.node_image}): {versions().kind_node_image} "
+            "where Docker has it or pulls it, else wharf's build from package registries (make kind-node)",
+            (
+                sys.executable,
+                *("-m", "wharf_infra.build.kind_node"),
+                *("--source", state.cluster.node_image, "--registry", state.cluster.image_registry),
+            ),
         ),
         _select(CLUSTER_PROGRAM),
         _up(CLUSTER_PROGRAM),

@@ -46,7 +46,9 @@ KUBERNETES_SCHEMA_URL = (
 
 def kubernetes_definitions() -> dict[str, Any]:
     root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
-    definitions = json.loads((root / f"v{versions().kubernetes}-local" / "_definitions.json").read_text())
+    definitions = json.loads(
+        (root / f"v{versions().kubernetes_schemas}-local" / "_definitions.json").read_text()
+    )
     table = definitions.get("$defs") or definitions["definitions"]
     return {"definitions": table, "$defs": table}
 
