@@ -11,6 +11,7 @@ from wharf_infra.core.image_tags import content_tag, kind_node_reference
 from wharf_infra.core.paths import INFRA_DIR, KIND_CONFIG
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import versions
+from wharf_infra.verify.render import DYNAMIC_TYPE
 
 LOCATIONS = load_registry()
 
@@ -174,17 +175,14 @@ def test_local_gateway_node_ports_match_the_kind_port_mappings(rendered: dict[st
 
 def test_the_kind_cluster_uses_the_pinned_node_image(rendered: dict[str, Rendered]) -> None:
     cloud = yaml.safe_load((rendered["local"].root / "cloud.yaml").read_text())
-    assert [r["name"] for r in cloud if r["type"] == "command:local:Command"] == [
-        "kind-cluster",
-        "kind-kubeconfig",
-    ]
-    from wharf_infra.deploy.cluster import kind_commands, kind_node_image
+    [kind] = [r for r in cloud if r["type"] == DYNAMIC_TYPE]
+    assert kind["name"] == "kind-cluster"
+    from wharf_infra.deploy.cluster import kind_node_image
 
     local = cluster_config("local")
     image = kind_node_image(local)
-    create, delete, _ = kind_commands("wharf", image)
-    assert f"--image {image}" in create and str(KIND_CONFIG) in create
-    assert delete == "kind delete cluster --name wharf"
+    assert kind["inputs"]["image"] == image and kind["inputs"]["config"] == str(KIND_CONFIG)
+    assert kind["inputs"]["config_text"] == KIND_CONFIG.read_text()
     pinned = versions().kind_node_image
     built = kind_node_reference(local.image_registry)
     assert kind_node_image(local.model_copy(update={"node_image": "upstream"})) == pinned

@@ -57,14 +57,18 @@ def test_the_cluster_plan_lists_every_step_in_order_and_changes_nothing(tmp_path
     plan = result.stdout
     state = tmp_path / "kind"
     order = [
+        "Build what is missing of wharf's tools from the Go module proxy",
+        "Start the Docker engine if none answers",
         "Check the prerequisites: docker >= ",
         f"Prepare the local Pulumi backend {state / 'pulumi'}",
+        "-m wharf_infra.build.kind_node --source auto --registry wharf.local",
         "cd infra/cluster && pulumi stack select --create --secrets-provider passphrase local",
         "cd infra/cluster && pulumi up --yes --skip-preview --stack local",
         f"kind export kubeconfig --name {KIND_NAME} --kubeconfig {state / 'kubeconfig'}",
         f"-m wharf_infra.build.images --registry wharf.local --kind-cluster {KIND_NAME}",
-        "cd infra/platform && pulumi stack select --create --secrets-provider passphrase local",
-        "cd infra/platform && pulumi up --yes --skip-preview --stack local",
+        f"Write {state / 'Pulumi.local.yaml'}: the `local` stack config with chartsDir",
+        "Create the platform stack `local` in that backend (once)",
+        f"cd infra/platform && pulumi up --yes --skip-preview --stack local --config-file {state / 'Pulumi.local.yaml'}",
         "Wait for every chart release, every pod, the local CA and the gateway",
         f"Write the smoke target {state / 'smoke-target.yaml'}",
     ]

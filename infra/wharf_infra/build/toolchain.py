@@ -100,6 +100,10 @@ class GoTool:
         return [self.out_dir / name for name in (*self.binaries, *self.scripts)]
 
     @property
+    def built(self) -> bool:
+        return all(path.exists() for path in self.outputs())
+
+    @property
     def build_dir(self) -> Path:
         return cache_dir() / "toolchain" / "src" / f"{self.name}-{self.version}"
 
@@ -116,7 +120,7 @@ class GoTool:
 
     def build(self) -> Path:
         """Build what is missing (minutes, once per version); return the folder of the binaries."""
-        if all(path.exists() for path in self.outputs()):
+        if self.built:
             return self.out_dir
         if shutil.which("go") is None:
             raise ToolchainError(
@@ -415,7 +419,8 @@ NODE_TOOLS = (
     KINDNETD,
     LOCAL_PATH_PROVISIONER,
 )
-KIND_TOOLS = (KIND, PULUMI, PULUMI_KUBERNETES, HELM)  # what `make cluster` runs on the host, beside Docker
+# What `make cluster` (kind) runs on the host, beside Docker: kind, kubectl, Pulumi and its provider, helm.
+KIND_TOOLS = (KIND, KUBERNETES, PULUMI, PULUMI_KUBERNETES, HELM)
 _EVERY_TOOL = (*KWOK_TOOLS, TRAEFIK, OAUTH2_PROXY, *IMAGE_TOOLS, *KIND_TOOLS, *NODE_TOOLS)
 TOOLS = tuple({tool.name: tool for tool in _EVERY_TOOL}.values())  # what `make toolchain` builds
 

@@ -11,13 +11,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_command as command
 import pulumi_eks as eks
 
 from wharf_infra.core.config import CLUSTER_KEY, ClusterConfig, parse
 from wharf_infra.core.image_tags import kind_node_reference
 from wharf_infra.core.paths import KIND_CONFIG
 from wharf_infra.core.versions import versions
+from wharf_infra.deploy.kind_cluster import KindCluster
 
 
 def kind_node_image(config: ClusterConfig) -> str:
@@ -39,28 +39,15 @@ def _docker_has(image: str) -> bool:
     return found.returncode == 0
 
 
-def kind_commands(name: str, image: str) -> tuple[str, str, str]:
-    """(create, delete, read kubeconfig): create is idempotent, so re-running `up` converges."""
-    create = (
-        f"kind get clusters | grep -qx {name} || "
-        f"kind create cluster --name {name} --image {image} --config {KIND_CONFIG} --wait 120s"
-    )
-    return create, f"kind delete cluster --name {name}", f"kind get kubeconfig --name {name}"
-
-
 def _kind(config: ClusterConfig) -> dict[str, Any]:
-    image = kind_node_image(config)
-    create, delete, read = kind_commands(config.name, image)
-    cluster = command.local.Command(
+    cluster = KindCluster(
         "kind-cluster",
-        create=create,
-        delete=delete,
-        triggers=[image, KIND_CONFIG.read_text()],
+        name=config.name,
+        image=kind_node_image(config),
+        config=str(KIND_CONFIG),
+        config_text=KIND_CONFIG.read_text(),
     )
-    kubeconfig = command.local.Command(
-        "kind-kubeconfig", create=read, opts=pulumi.ResourceOptions(depends_on=[cluster])
-    )
-    return {"kubeconfig": pulumi.Output.secret(kubeconfig.stdout)}
+    return {"kubeconfig": cluster.kubeconfig}
 
 
 def _eks(config: ClusterConfig) -> dict[str, Any]:

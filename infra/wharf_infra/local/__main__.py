@@ -8,12 +8,12 @@ import subprocess
 
 from wharf_infra.build.toolchain import ToolchainError
 from wharf_infra.core.supervisor import ProcessError
-from wharf_infra.local import kwok_plan, plan, prerequisites
+from wharf_infra.local import kind_plan, kwok_plan, plan, prerequisites
 from wharf_infra.local.state import TARGETS, ClusterState
 
 COMMANDS = {
-    ("up", "kind"): ("make cluster", plan.cluster_steps, prerequisites.TOOLS),
-    ("down", "kind"): ("make destroy", plan.destroy_steps, plan.DESTROY_TOOLS),
+    ("up", "kind"): ("make cluster", kind_plan.cluster_steps, prerequisites.TOOLS),
+    ("down", "kind"): ("make destroy", kind_plan.destroy_steps, kind_plan.DESTROY_TOOLS),
     ("up", "kwok"): ("make cluster TARGET=kwok", kwok_plan.cluster_steps, ()),
     ("down", "kwok"): ("make destroy TARGET=kwok", kwok_plan.destroy_steps, ()),
 }
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     steps = steps_of(state)
     if args.plan:
         print(f"{target} would run, in order:\n{plan.describe(steps, state)}")
-        if found := prerequisites.problems(tools):
+        if found := prerequisites.problems(tools, state.env()["PATH"]):
             listed = "\n".join(f"  - {p}" for p in found)
             print(f"On this machine it would stop at step 1:\n{listed}")
         return

@@ -6,6 +6,7 @@ Each problem names the tool, what wharf needs it for, and how to get it; the min
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -75,13 +76,18 @@ def parse_version(tool: Tool, output: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _problem(tool: Tool, minimum: str) -> str | None:
+def _problem(tool: Tool, minimum: str, path: str | None) -> str | None:
     install = tool.install.format(minimum=minimum)
-    if shutil.which(tool.name) is None:
+    if shutil.which(tool.name, path=path) is None:
         return f"{tool.name} not found on PATH: it {tool.purpose}. Install {minimum} or newer: {install}"
     try:
         result = subprocess.run(
-            tool.version_argv, capture_output=True, text=True, timeout=VERSION_TIMEOUT_S, check=False
+            tool.version_argv,
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT_S,
+            check=False,
+            env={**os.environ, "PATH": path} if path is not None else None,
         )
     except subprocess.TimeoutExpired:
         return f"`{' '.join(tool.version_argv)}` did not answer in {VERSION_TIMEOUT_S} s"
@@ -104,10 +110,11 @@ def _problem(tool: Tool, minimum: str) -> str | None:
     return None
 
 
-def problems(tools: Iterable[Tool]) -> list[str]:
-    """Every missing, stopped or too-old tool, each as one sentence; empty when all is well."""
+def problems(tools: Iterable[Tool], path: str | None = None) -> list[str]:
+    """Every missing, stopped or too-old tool on `path` (default: PATH), each as one sentence;
+    empty when all is well."""
     minimums = versions().tools
-    return [p for tool in tools if (p := _problem(tool, minimums[tool.name])) is not None]
+    return [p for tool in tools if (p := _problem(tool, minimums[tool.name], path)) is not None]
 
 
 def summary(tools: Iterable[Tool]) -> str:

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from wharf_infra.build.toolchain import KWOK_TOOLS
+from wharf_infra.build.toolchain import KIND_TOOLS, KWOK_TOOLS
 from wharf_infra.core.config import ClusterConfig, PlatformConfig, cluster_config, platform_config
 from wharf_infra.core.paths import cache_dir
 from wharf_infra.local.kwok import control_plane
@@ -68,7 +68,7 @@ class ClusterState:
 
     @property
     def platform_config_file(self) -> Path:
-        """kwok: the `local` stack's config, rewritten for this target (see plan.kwok_config)."""
+        """The `local` stack's platform config, rewritten for this target (`platform_stack`)."""
         return self.root / f"Pulumi.{STACK}.yaml"
 
     @property
@@ -107,13 +107,12 @@ class ClusterState:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "KUBECONFIG": str(self.kubeconfig),
         }
-        if self.target == "kwok":
-            # The tools built from Go modules come first: Pulumi finds its language host and the
-            # Kubernetes provider there, and kubectl and helm match the control plane.
-            env["PATH"] = os.pathsep.join(
-                [*(str(tool.out_dir) for tool in KWOK_TOOLS), os.environ.get("PATH", "")]
-            )
-            env["PULUMI_HOME"] = str(self.root / "pulumi-home")  # no plugin of the user's own
+        # The tools wharf built from Go modules come first (all of kwok's; kind's where Go was
+        # there to build them): Pulumi finds its language host and the Kubernetes provider there,
+        # and kubectl and helm match the cluster.
+        tools = KWOK_TOOLS if self.target == "kwok" else tuple(t for t in KIND_TOOLS if t.built)
+        env["PATH"] = os.pathsep.join([*(str(tool.out_dir) for tool in tools), os.environ.get("PATH", "")])
+        env["PULUMI_HOME"] = str(self.root / "pulumi-home")  # no plugin of the user's own
         return env
 
     def prepare(self) -> None:

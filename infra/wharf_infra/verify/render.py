@@ -33,6 +33,7 @@ from wharf_infra.verify import helm_template
 STACKS = ("local", "staging", "prod")
 PROGRAMS = {"platform": "wharf-platform", "cluster": "wharf-cluster"}
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
 K8S_TYPE = re.compile(r"^kubernetes:(?P<group>[^:]+):(?P<kind>[A-Za-z]+)$")
 REDACTED = "<redacted>"
 # What mocked providers answer for values only a real deployment knows.
@@ -64,9 +65,10 @@ class Recorder(pulumi.runtime.Mocks):
                 "oidcProviderArn": FAKE_CLUSTER_OUTPUTS["oidcProviderArn"],
                 "oidcProviderUrl": FAKE_CLUSTER_OUTPUTS["oidcProviderUrl"],
             }
-        if args.typ == "command:local:Command":
-            state["stdout"] = FAKE_CLUSTER_OUTPUTS["kubeconfig"]
-        self.resources.append((args.typ, args.name, plain(dict(args.inputs))))
+        if args.typ == DYNAMIC_TYPE:  # the kind cluster; its pickled provider is not part of the render
+            state["kubeconfig"] = FAKE_CLUSTER_OUTPUTS["kubeconfig"]
+        inputs = {key: value for key, value in args.inputs.items() if key != "__provider"}
+        self.resources.append((args.typ, args.name, plain(inputs)))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -213,7 +215,9 @@ def render(stack: str, out: Path) -> str:
                 )
             elif K8S_TYPE.match(typ) and not typ.startswith("kubernetes:helm"):
                 objects.append(manifest(typ, inputs))
-            elif not typ.startswith(("pulumi:", "pulumi-python:", "wharf:")):
+            elif typ == DYNAMIC_TYPE:  # the kind cluster: what it is made from is in its inputs
+                cloud.append({"type": typ, "name": name, "program": program, "inputs": inputs})
+            elif not typ.startswith(("pulumi:", "wharf:")):
                 cloud.append({"type": typ, "name": name, "program": program})
     for release in releases:
         _write(out / "releases" / f"{release['name']}.yaml", release)

@@ -1,0 +1,208 @@
+"""The steps of `make cluster` and `make destroy` on kind: the platform in Docker containers.
+
+wharf's own builds of kind, kubectl, helm, Pulumi and its Kubernetes provider are used where Go is
+there to build them (`make toolchain`), so a machine needs only Docker; without Go, the laptop's
+tools are checked instead. On Debian as root with no Docker engine, Debian's docker.io is installed
+and started, as for `make images`. The node image is the pinned kindest/node where a registry
+serves it, else wharf's build (`make kind-node`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from wharf_infra.build.docker_engine import DockerUnavailable, ensure_engine, stop_engine
+from wharf_infra.build.toolchain import KIND_TOOLS
+from wharf_infra.core.image_tags import image_name
+from wharf_infra.core.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM
+from wharf_infra.core.registry import load_registry
+from wharf_infra.core.versions import versions
+from wharf_infra.local import handoff, platform_stack, prerequisites, readiness
+from wharf_infra.local.plan import Step
+from wharf_infra.local.state import STACK, ClusterState, forget_encryption_salt, stack_file
+
+KIND_NETWORK = "kind"  # the Docker network kind puts its nodes on, and leaves behind
+DESTROY_TOOLS = tuple(t for t in prerequisites.TOOLS if t.name in ("docker", "kind", "pulumi"))
+
+
+class PrerequisiteError(SystemExit):
+    def __init__(self, target: str, problems: Sequence[str]) -> None:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{target} cannot start; fix these first:\n{listed}")
+
+
+def _build_tools() -> None:
+    if shutil.which("go") is None:
+        print("   no Go here: the tools on your PATH are checked next", flush=True)
+        return
+    for tool in KIND_TOOLS:
+        print(f"  {tool.name} {tool.version}: {tool.build()}", flush=True)
+
+
+def _start_docker() -> None:
+    """Start (or install and start) the engine where wharf may; what is still wrong, the check names."""
+    try:
+        ensure_engine()
+    except DockerUnavailable as error:
+        print(f"   {error}", flush=True)
+
+
+def _prerequisites(target: str, tools: Sequence[prerequisites.Tool], state: ClusterState) -> Step:
+    def check() -> None:
+        if found := prerequisites.problems(tools, state.env()["PATH"]):
+            raise PrerequisiteError(target, found)
+
+    return Step(f"Check the prerequisites: {prerequisites.summary(tools)}", action=check)
+
+
+def _select(program: Path) -> Step:
+    return Step(
+        f"Select the {program.name} stack `{STACK}`, creating it with the passphrase secrets provider",
+        ("pulumi", "stack", "select", "--create", "--secrets-provider", "passphrase", STACK),
+        cwd=program,
+    )
+
+
+def cluster_steps(state: ClusterState) -> list[Step]:
+    """`make cluster`: from nothing (or from a previous run) to a platform you can log in to."""
+    kind_name = state.cluster.name
+    return [
+        Step(
+            "Build what is missing of wharf's tools from the Go module proxy, once (where Go is "
+            "installed): " + ", ".join(f"{t.name} {t.version}" for t in KIND_TOOLS),
+            action=_build_tools,
+        ),
+        Step(
+            "Start the Docker engine if none answers (Debian as root: install docker.io first)",
+            action=_start_docker,
+        ),
+        _prerequisites("make cluster", prerequisites.TOOLS, state),
+        Step(
+            f"Prepare the local Pulumi backend {state.backend} and its passphrase file "
+            f"{state.passphrase} (generated once, mode 0600, outside git)",
+            action=state.prepare,
+        ),
+        Step(
+            f"The kind node image (nodeImage: {state.cluster.node_image}): {versions().kind_node_image} "
+            "where Docker has it or pulls it, else wharf's build from package registries (make kind-node)",
+            (
+                sys.executable,
+                *("-m", "wharf_infra.build.kind_node"),
+                *("--source", state.cluster.node_image, "--registry", state.cluster.image_registry),
+            ),
+        ),
+        _select(CLUSTER_PROGRAM),
+        Step(
+            f"pulumi up: the {CLUSTER_PROGRAM.name} program on stack `{STACK}` (the kind cluster)",
+            ("pulumi", "up", "--yes", "--skip-preview", "--stack", STACK),
+            cwd=CLUSTER_PROGRAM,
+        ),
+        Step(
+            f"Write the kind cluster's kubeconfig to {state.kubeconfig}",
+            ("kind", "export", "kubeconfig", "--name", kind_name, "--kubeconfig", str(state.kubeconfig)),
+        ),
+        Step(
+            f"Build every image the platform runs whose content changed ({state.platform.image_registry}/"
+            "wharf-*: the services and the code locations) and load them into kind",
+            (
+                sys.executable,
+                *("-m", "wharf_infra.build.images"),
+                *("--registry", state.platform.image_registry, "--kind-cluster", kind_name),
+            ),
+        ),
+        *platform_stack.platform_steps(state),
+        Step(
+            "Wait for every chart release, every pod, the local CA and the gateway, showing progress",
+            action=lambda: readiness.wait(state),
+        ),
+        Step(
+            f"Write the smoke target {state.smoke_target}; print the URLs (`pulumi stack output "
+            "urls` of the platform) and the login (Secret read with kubectl)",
+            action=lambda: handoff.announce(state),
+        ),
+    ]
+
+
+def _remove_kind_network() -> None:
+    used = subprocess.run(
+        ["docker", "network", "inspect", KIND_NETWORK, "--format", "{{len .Containers}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if used.returncode == 0 and used.stdout.strip() == "0":
+        subprocess.run(["docker", "network", "rm", KIND_NETWORK], check=True)
+
+
+def _remove_images(registry: str) -> None:
+    for location in load_registry():
+        listed = subprocess.run(
+            ["docker", "image", "ls", "--quiet", image_name(registry, location)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if ids := sorted(set(listed.stdout.split())):
+            subprocess.run(["docker", "image", "rm", "--force", *ids], check=True)
+
+
+def _forget_local_state(state: ClusterState) -> None:
+    for program in (CLUSTER_PROGRAM, PLATFORM_PROGRAM):
+        forget_encryption_salt(stack_file(program))
+    shutil.rmtree(state.root, ignore_errors=True)
+
+
+def destroy_steps(state: ClusterState) -> list[Step]:
+    """`make destroy`: both stacks, the kind cluster, the images and the local state, gone."""
+    kind_name = state.cluster.name
+    registry = state.platform.image_registry
+
+    def if_stack(title: str, argv: tuple[str, ...], program: Path) -> Step:
+        return Step(
+            title,
+            argv,
+            cwd=program,
+            only_if=lambda: state.stack_exists(program),
+            condition=f"if the `{STACK}` stack exists",
+        )
+
+    return [
+        _prerequisites("make destroy", DESTROY_TOOLS, state),
+        if_stack(
+            "pulumi destroy: the cluster program, which deletes the kind cluster (and all it runs)",
+            ("pulumi", "destroy", "--yes", "--skip-preview", "--stack", STACK),
+            CLUSTER_PROGRAM,
+        ),
+        if_stack(
+            "Remove the platform stack; its resources lived in the cluster just deleted",
+            ("pulumi", "stack", "rm", "--yes", "--force", "--preserve-config", STACK),
+            PLATFORM_PROGRAM,
+        ),
+        if_stack(
+            "Remove the cluster stack",
+            ("pulumi", "stack", "rm", "--yes", "--preserve-config", STACK),
+            CLUSTER_PROGRAM,
+        ),
+        Step(
+            "Delete the kind cluster if anything is left of it (a no-op otherwise)",
+            ("kind", "delete", "cluster", "--name", kind_name),
+        ),
+        Step(
+            f"Remove the `{KIND_NETWORK}` Docker network kind made (only if no container is left on it)",
+            action=_remove_kind_network,
+        ),
+        Step(f"Remove the code-location images {registry}/wharf-*", action=lambda: _remove_images(registry)),
+        Step(
+            "Stop the Docker engine if `make cluster` started it (its image store stays, as a cache)",
+            action=stop_engine,
+        ),
+        Step(
+            f"Remove {state.root} (state, passphrase, kubeconfig, CA, smoke target) and the "
+            "encryption salts Pulumi wrote into the Pulumi.local.yaml files",
+            action=lambda: _forget_local_state(state),
+        ),
+    ]
