@@ -33,6 +33,7 @@ from wharf_infra.build.toolchain import (
     ETCD,
     KIND,
     KINDNETD,
+    KUBE_ROUTER,
     KUBERNETES,
     LOCAL_PATH_PROVISIONER,
     MC,
@@ -156,6 +157,13 @@ def _kind_base(context: Path) -> None:
     _copy(CNI_PLUGINS.build(), context / "cni")
 
 
+def _cnpg_operator(context: Path) -> None:
+    """The manager under the name of the architecture it was built for (`manager_amd64`)."""
+    architecture = subprocess.run(["go", "env", "GOARCH"], capture_output=True, text=True, check=True).stdout
+    (context / "operator").mkdir()
+    _copy(CNPG.build() / "manager", context / "operator" / f"manager_{architecture.strip()}")
+
+
 def _pause(context: Path) -> None:
     """Kubernetes' own pause.c, from the module the toolchain builds Kubernetes from."""
     source = tool_module_dir(KUBERNETES, "k8s.io/kubernetes") / "build" / "pause" / "linux" / "pause.c"
@@ -175,7 +183,7 @@ STAGE: Mapping[str, Callable[[Path], None]] = {
     "marquez-web": _marquez_web,
     "superset": _superset,
     "traefik": lambda context: _copy(TRAEFIK.build() / "traefik", context / "traefik"),
-    "cnpg-operator": lambda context: _copy(CNPG.build() / "manager", context / "manager"),
+    "cnpg-operator": _cnpg_operator,
     **{
         f"cert-manager-{binary}": partial(_cert_manager, binary)
         for binary in ("controller", "webhook", "cainjector", "startupapicheck")
@@ -188,6 +196,7 @@ STAGE: Mapping[str, Callable[[Path], None]] = {
         for binary in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")
     },
     "kindnetd": partial(_tool_binary, KINDNETD, "kindnetd"),
+    "kube-router": partial(_tool_binary, KUBE_ROUTER, "kube-router"),
     "etcd": lambda context: _copy(ETCD.build() / "etcd", context / "etcd"),
     "coredns": lambda context: _copy(COREDNS.build() / "coredns", context / "coredns"),
     "pause": _pause,

@@ -77,6 +77,13 @@ def required_images() -> dict[str, str]:
     refs = [ref for ref in listed if "/pause:" not in ref] + [sandbox.group(1), *kind_images]
     parts = {recipe.name for recipe in recipes().values() if recipe.part_of == KIND_NODE}
     wanted = {ref: ref.rpartition("/")[2].partition(":")[0] for ref in refs}
+    # And what the cluster program deploys on the node, under the upstream names it uses.
+    wanted |= {
+        versions().image(image): recipe.name
+        for recipe in recipes().values()
+        if recipe.part_of == KIND_NODE
+        for image in recipe.replaces
+    }
     unknown = sorted(ref for ref, name in wanted.items() if name not in parts)
     if unknown:
         raise NodeImageError(

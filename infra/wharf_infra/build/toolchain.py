@@ -28,6 +28,7 @@ from wharf_infra.core.versions import versions
 
 WRAPPERS = REPO_ROOT / "infra" / "toolchain"
 PULUMI_VERSION_FLAG = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+RECIPE_STAMP = ".recipe"  # beside the binaries: the flags they were built with
 KUBERNETES_PROVIDER_VERSION_FLAG = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version"
 
 
@@ -69,6 +70,11 @@ def module_version(tag: str) -> str:
     return tag if tag.startswith("v") else f"v{tag}"
 
 
+def _stamp(variable: str, prefix: str = "") -> Callable[[str], str]:
+    """`-X variable=version`, as the tool's release build stamps it (`prefix` before the version)."""
+    return lambda version: f"-s -w -X {variable}={prefix}{version}"
+
+
 @dataclass(frozen=True)
 class GoTool:
     """A wrapper module and what it builds: binary name -> Go package."""
@@ -100,8 +106,15 @@ class GoTool:
         return [self.out_dir / name for name in (*self.binaries, *self.scripts)]
 
     @property
+    def recipe(self) -> str:
+        """How the binaries are built: a change (flags, tags, cgo) builds them again."""
+        return f"ldflags={self.ldflags(self.version)}\ntags={self.tags}\ncgo={','.join(self.cgo_packages)}\n"
+
+    @property
     def built(self) -> bool:
-        return all(path.exists() for path in self.outputs())
+        stamp = self.out_dir / RECIPE_STAMP
+        built = all(path.exists() for path in self.outputs())
+        return built and stamp.is_file() and stamp.read_text() == self.recipe
 
     @property
     def build_dir(self) -> Path:
@@ -161,6 +174,7 @@ class GoTool:
         for script, (module, path) in self.scripts.items():
             shutil.copyfile(module_dir(build_dir, module) / path, staging / script)
             _executable(staging / script)
+        (staging / RECIPE_STAMP).write_text(self.recipe)
         shutil.rmtree(self.out_dir, ignore_errors=True)
         staging.rename(self.out_dir)
         print(f"  built {self.name} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -229,7 +243,11 @@ KUBERNETES = GoTool(
 )
 ETCD = GoTool("etcd", {"etcd": "go.etcd.io/etcd/server/v3"})
 KWOK = GoTool("kwok", {"kwok": "sigs.k8s.io/kwok/cmd/kwok"})
-HELM = GoTool("helm", {"helm": "helm.sh/helm/v3/cmd/helm"})
+HELM = GoTool(
+    "helm",
+    {"helm": "helm.sh/helm/v3/cmd/helm"},
+    ldflags=_stamp("helm.sh/helm/v3/internal/version.version"),  # else it says `v3.22`
+)
 PULUMI = GoTool(
     "pulumi",
     {
@@ -351,11 +369,6 @@ MC = GoTool("mc", {"mc": "github.com/minio/mc"}, ldflags=_mc_version)
 IMAGE_TOOLS = (CNPG, CERT_MANAGER, MC)
 
 
-def _stamp(variable: str, prefix: str = "") -> Callable[[str], str]:
-    """`-X variable=version`, as the tool's release build stamps it (`prefix` before the version)."""
-    return lambda version: f"-s -w -X {variable}={prefix}{version}"
-
-
 def _kindnetd_source(build_dir: Path, version: str) -> None:
     """kindnetd is a module of its own inside kind's repository, which the proxy does not serve:
     the wrapper replaces it by its folder of the upstream copies, at the kind commit pinned."""
@@ -408,6 +421,12 @@ LOCAL_PATH_PROVISIONER = GoTool(
     {"local-path-provisioner": "github.com/rancher/local-path-provisioner"},
     ldflags=_stamp("main.VERSION"),
 )
+KUBE_ROUTER = GoTool(
+    "kube-router",
+    {"kube-router": "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"},
+    ldflags=_stamp("github.com/cloudnativelabs/kube-router/v2/pkg/version.Version"),
+    image="kube_router",
+)
 NODE_TOOLS = (
     KUBERNETES,
     ETCD,
@@ -418,6 +437,7 @@ NODE_TOOLS = (
     COREDNS,
     KINDNETD,
     LOCAL_PATH_PROVISIONER,
+    KUBE_ROUTER,
 )
 # What `make cluster` (kind) runs on the host, beside Docker: kind, kubectl, Pulumi and its provider, helm.
 KIND_TOOLS = (KIND, KUBERNETES, PULUMI, PULUMI_KUBERNETES, HELM)

@@ -153,6 +153,11 @@ class PlatformConfig(_Model):
     tls: TlsSettings
     auth: AuthSettings
     gateway: GatewaySettings
+    # Who makes the NetworkPolicies hold where the cluster's network does not: kube-router's
+    # firewall (kind, whose kindnet needs a kernel feature some machines lack), or the network itself.
+    network_policy_enforcer: Literal["kube-router", "network"] = "network"
+    # The most CPU any container requests (`deploy.cpu_budget`): for a cluster on a small machine.
+    cpu_request_ceiling: str | None = Field(default=None, pattern=r"^\d+m?$")
 
     @model_validator(mode="after")
     def _s3_needs_cluster_stack(self) -> PlatformConfig:

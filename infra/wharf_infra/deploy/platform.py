@@ -23,6 +23,7 @@ from wharf_infra.deploy.components.namespaces import Namespaces, NamespacesArgs
 from wharf_infra.deploy.components.nessie import Nessie, NessieArgs
 from wharf_infra.deploy.components.object_store import COMPONENT as OBJECT_STORE
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
+from wharf_infra.deploy.components.policy_enforcer import PolicyEnforcer
 from wharf_infra.deploy.components.postgres import Postgres, PostgresArgs
 from wharf_infra.deploy.components.release import Charts
 from wharf_infra.deploy.components.s3 import S3Args, S3Store
@@ -30,6 +31,7 @@ from wharf_infra.deploy.components.superset import Superset, SupersetArgs
 from wharf_infra.deploy.components.trino import PORT as TRINO_PORT
 from wharf_infra.deploy.components.trino import RELEASE as TRINO_RELEASE
 from wharf_infra.deploy.components.trino import Trino, TrinoArgs
+from wharf_infra.deploy.cpu_budget import cap_cpu_requests
 
 
 def _object_store(
@@ -67,6 +69,8 @@ def code_environment(endpoints: Endpoints) -> dict[str, str]:
 def build_platform(stack: str) -> dict[str, Any]:
     """Declare the platform for `stack`; returns the stack outputs."""
     config = parse(PlatformConfig, pulumi.Config().get_object(PLATFORM_KEY), f"wharf-platform:{PLATFORM_KEY}")
+    if config.cpu_request_ceiling:
+        cap_cpu_requests(config.cpu_request_ceiling)
     charts = Charts(stack, Path(config.charts_dir) if config.charts_dir else None)
     cluster = pulumi.StackReference(config.cluster_stack) if config.cluster_stack else None
     # Without a cluster stack the provider reads $KUBECONFIG (the kwok target's control plane).
@@ -85,6 +89,8 @@ def build_platform(stack: str) -> dict[str, Any]:
         base,
     )
     opts = pulumi.ResourceOptions(provider=provider, depends_on=list(namespaces.namespaces.values()))
+    if config.network_policy_enforcer == "kube-router":
+        PolicyEnforcer("network-policies", base)
 
     postgres = Postgres(
         "postgres",

@@ -16,6 +16,9 @@ from wharf_infra.local.state import SALT_LINE, STACK, ClusterState, stack_file
 from wharf_infra.verify.helm_template import offline_copy
 
 CONFIG_KEY = f"wharf-platform:{PLATFORM_KEY}"
+# Pulumi's default (4 per core) is filled by the workloads it waits on while their pods start, and
+# the Secrets they read wait behind them: on 2 cores the first `up` stalled until its timeouts.
+UP_PARALLEL = "32"
 
 
 def write_config(state: ClusterState) -> None:
@@ -76,6 +79,8 @@ def platform_steps(state: ClusterState) -> list[Step]:
         ),
         Step(f"Create the platform stack `{STACK}` in that backend (once)", action=lambda: init_stack(state)),
         pulumi_step(
-            state, f"pulumi up: the platform program on stack `{STACK}`", "up", "--yes", "--skip-preview"
+            state,
+            f"pulumi up: the platform program on stack `{STACK}`",
+            *("up", "--yes", "--skip-preview", "--parallel", UP_PARALLEL),
         ),
     ]

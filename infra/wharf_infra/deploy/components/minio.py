@@ -187,7 +187,7 @@ class Minio(pulumi.ComponentResource):
                                 command=["/bin/sh", "-c", setup_script()],
                                 envFrom=[{"secretRef": {"name": ROOT_SECRET}}],
                                 env=setup_env,
-                                resources=resources("50m", "64Mi", "200m", "128Mi"),
+                                resources=resources("50m", "64Mi", "200m", "256Mi"),
                             )
                         ],
                         "volumes": [{"name": "tmp", "emptyDir": {}}],
