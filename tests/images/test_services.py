@@ -172,7 +172,10 @@ def test_oauth2_proxy_runs_its_pinned_version(built: dict[str, str]) -> None:
 def test_busybox_waits_as_the_dagster_chart_does(built: dict[str, str], containers: Containers) -> None:
     password = secrets.token_hex(12)
     start_postgres(containers, built["postgres"], password)
-    wait = ("run", "--rm", "--network", containers.network, "--user", "10001", built["busybox"], "sh", "-c")
+    # A pod's resolver tries the namespace's search domains first, each answering NXDOMAIN.
+    search = [f"--dns-search={domain}" for domain in ("wharf.svc.cluster.local", "svc.cluster.local")]
+    wait = ("run", "--rm", "--network", containers.network, *search, "--user", "10001", built["busybox"])
+    wait = (*wait, "sh", "-c")
     assert docker_ok(*wait, "nslookup postgres")
     assert not docker_ok(*wait, "nslookup no-such-service")
 

@@ -5,12 +5,14 @@ from typing import Any
 import pytest
 import yaml
 from conftest import Rendered
+from upstream import upstream_dir
 
-from wharf_infra.core.config import ConfigError, PlatformConfig, cluster_config, parse
+from wharf_infra.core.config import ConfigError, PlatformConfig, cluster_config, parse, platform_config
 from wharf_infra.core.image_tags import content_tag, kind_node_reference
 from wharf_infra.core.paths import INFRA_DIR, KIND_CONFIG
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import versions
+from wharf_infra.deploy.cpu_budget import capped
 from wharf_infra.verify.render import DYNAMIC_TYPE
 
 LOCATIONS = load_registry()
@@ -45,7 +47,9 @@ def test_one_user_deployment_per_registry_entry_with_its_own_image(stack: Render
         assert deployment["port"] == location.port
         assert deployment["dagsterApiGrpcArgs"] == ["--module-name", location.module]
         assert deployment["includeConfigInLaunchedRuns"] == {"enabled": True}
-        assert deployment["resources"] == location.run_k8s_resources()
+        ceiling = platform_config(stack.stack).cpu_request_ceiling
+        wanted = location.run_k8s_resources()
+        assert deployment["resources"] == (capped(wanted, ceiling) if ceiling else wanted)
 
 
 def test_code_locations_get_the_services_profile(stack: Rendered) -> None:
@@ -203,3 +207,21 @@ def test_a_bad_stack_config_names_each_bad_key() -> None:
     assert "wharf-platform:platform.replicas: Extra inputs are not permitted" in message
     with pytest.raises(ConfigError, match="is not set"):
         parse(PlatformConfig, None, "wharf-platform:platform")
+
+
+def test_trino_removes_the_chart_catalogs_whose_connectors_its_image_lacks() -> None:
+    """The chart's TPC catalogs would stop a server without their connectors from starting: each is
+    set to null, which removes a chart default (the release allows nulls; Pulumi's mocks drop them,
+    so this reads the values the component computes)."""
+    from wharf_infra.contract.endpoints import cluster_endpoints
+    from wharf_infra.deploy.components.object_store import ObjectStoreFacts
+    from wharf_infra.deploy.components.release import Charts
+    from wharf_infra.deploy.components.trino import CHART_DEFAULT_CATALOGS, TrinoArgs, trino_values
+
+    buckets = {"lake": "lake", "landing": "landing"}
+    store = ObjectStoreFacts(endpoint="http://minio:9000", region="us-east-1", buckets=buckets)
+    endpoints = cluster_endpoints("wharf", store.region, store.endpoint, buckets)
+    catalogs = trino_values(TrinoArgs(Charts("local"), "wharf", 0, endpoints, "marts", store))["catalogs"]
+    assert {name for name, text in catalogs.items() if text is None} == set(CHART_DEFAULT_CATALOGS)
+    chart_defaults = yaml.safe_load((upstream_dir() / "charts" / "trino" / "values.yaml").read_text())
+    assert set(chart_defaults["catalogs"]) == set(CHART_DEFAULT_CATALOGS)

@@ -30,6 +30,9 @@ EXEMPT: dict[object, str] = {
     "kube-apiserver": "the Kubernetes binaries' own names: built (toolchain), certified and run (kwok)",
     "kube-controller-manager": "as kube-apiserver",
     "kube-scheduler": "as kube-apiserver",
+    "kube-proxy": "as kube-apiserver: built (toolchain), its image staged, and its archive in the kind node",
+    "kube-router": "the program's own name: built (toolchain), deployed (the policy enforcer), and the "
+    "stack setting that chooses it",
     "oauth2-proxy": "the program's own name: built (toolchain) and deployed (the gateway's login)",
     "controller-manager": "a certificate's subject and its kubeconfig user, in the kwok control plane",
     "cert-manager": "two facts: the chart (and release) name, and the namespace it is installed in",

@@ -68,7 +68,7 @@ def test_the_cluster_plan_lists_every_step_in_order_and_changes_nothing(tmp_path
         f"-m wharf_infra.build.images --registry wharf.local --kind-cluster {KIND_NAME}",
         f"Write {state / 'Pulumi.local.yaml'}: the `local` stack config with chartsDir",
         "Create the platform stack `local` in that backend (once)",
-        "cd infra/platform && pulumi up --yes --skip-preview --stack local --config-file "
+        "cd infra/platform && pulumi up --yes --skip-preview --parallel 32 --stack local --config-file "
         f"{state / 'Pulumi.local.yaml'}",
         "Wait for every chart release, every pod, the local CA and the gateway",
         f"Write the smoke target {state / 'smoke-target.yaml'}",

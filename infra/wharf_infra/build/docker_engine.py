@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 
 from wharf_infra.core import debian
-from wharf_infra.core.image_tags import IMAGES_DIR
+from wharf_infra.core.image_tags import IMAGES_DIR, KIND_BASE
 from wharf_infra.core.paths import cache_dir
 from wharf_infra.core.supervisor import ProcessSpec, Supervisor
 
 DOCKERD = "dockerd"
 START_TIMEOUT_S = 180.0  # generous: a first start on a busy 2-core machine sets up its store
-RUNC_WRAPPER = IMAGES_DIR / "kind-base" / "runc-wrapper"
+RUNC_WRAPPER = IMAGES_DIR / KIND_BASE / "runc-wrapper"
 WRAPPED_RUNTIME = "wharf-runc"
 CAP_SYS_RESOURCE = 24
 

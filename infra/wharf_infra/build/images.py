@@ -47,6 +47,7 @@ from wharf_infra.core.image_tags import (
     CODE_LOCATION_PARENTS,
     CODE_LOCATION_RECIPE,
     IGNORED_PARTS,
+    KIND_BASE,
     PYTHON_RECIPES,
     WORKSPACE_FILES,
     Recipe,
@@ -190,18 +191,18 @@ STAGE: Mapping[str, Callable[[Path], None]] = {
     },
     "oauth2-proxy": lambda context: _copy(OAUTH2_PROXY.build() / "oauth2-proxy", context / "oauth2-proxy"),
     # The kind node's images.
-    "kind-base": _kind_base,
+    KIND_BASE: _kind_base,
     **{
         binary: partial(_tool_binary, KUBERNETES, binary)
         for binary in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")
     },
     "kindnetd": partial(_tool_binary, KINDNETD, "kindnetd"),
-    "kube-router": partial(_tool_binary, KUBE_ROUTER, "kube-router"),
+    KUBE_ROUTER.name: partial(_tool_binary, KUBE_ROUTER, KUBE_ROUTER.name),
     "etcd": lambda context: _copy(ETCD.build() / "etcd", context / "etcd"),
     "coredns": lambda context: _copy(COREDNS.build() / "coredns", context / "coredns"),
     "pause": _pause,
-    "local-path-provisioner": lambda context: _copy(
-        LOCAL_PATH_PROVISIONER.build() / "local-path-provisioner", context / "local-path-provisioner"
+    LOCAL_PATH_PROVISIONER.name: lambda context: _copy(
+        LOCAL_PATH_PROVISIONER.build() / LOCAL_PATH_PROVISIONER.name, context / LOCAL_PATH_PROVISIONER.name
     ),
 }
 

@@ -30,7 +30,7 @@ from wharf_infra.build import images
 from wharf_infra.build.docker_engine import DockerUnavailable, ensure_engine
 from wharf_infra.build.toolchain import KIND, KUBERNETES, tool_module_dir
 from wharf_infra.core.config import NodeImageSource
-from wharf_infra.core.image_tags import KIND_NODE, kind_node_reference, recipes
+from wharf_infra.core.image_tags import KIND_BASE, KIND_NODE, kind_node_reference, recipes
 from wharf_infra.core.paths import cache_dir
 from wharf_infra.core.versions import versions
 
@@ -157,8 +157,8 @@ def build(registry: str = images.DEFAULT_REGISTRY) -> str:
         return node
     started = time.monotonic()
     wanted = required_images()
-    images.build(registry, {*wanted.values(), "kind-base"})
-    work = cache_dir() / "kind-node"
+    images.build(registry, {*wanted.values(), KIND_BASE})
+    work = cache_dir() / KIND_NODE
     shutil.rmtree(work, ignore_errors=True)
     (work / "tmp").mkdir(parents=True)
     try:
@@ -168,7 +168,7 @@ def build(registry: str = images.DEFAULT_REGISTRY) -> str:
             [
                 str(KIND.build() / "kind"),
                 *("build", "node-image", "--type", "file", str(tarball)),
-                *("--base-image", images.reference("kind-base", registry), "--image", node),
+                *("--base-image", images.reference(KIND_BASE, registry), "--image", node),
             ],
             env={**os.environ, "TMPDIR": str(work / "tmp")},
             capture_output=True,

@@ -119,6 +119,7 @@ def recipe_tag(name: str) -> str:
 
 
 KIND_NODE = "kind-node"  # the `part-of` of the images wharf's kind node holds
+KIND_BASE = "kind-base"  # the recipe of its base image (kind's base image on wharf's Debian)
 KIND_NODE_BUILD = REPO_ROOT / "infra" / "wharf_infra" / "build" / "kind_node.py"
 
 

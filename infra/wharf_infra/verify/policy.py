@@ -14,6 +14,8 @@ from typing import Any
 from wharf_infra.core.image_tags import content_tag, recipe_tag, recipes
 from wharf_infra.core.paths import VERSIONS_FILE
 from wharf_infra.core.registry import load_registry
+from wharf_infra.deploy.components.namespaces import KUBE_SYSTEM
+from wharf_infra.deploy.components.policy_enforcer import NAME as POLICY_ENFORCER
 from wharf_infra.verify.render import pod_specs
 
 PINNED = re.compile(r"^[^:@\s]+(:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$")
@@ -39,14 +41,23 @@ def resource_violations(obj: dict[str, Any]) -> list[str]:
     return found
 
 
+# Node agents that must run as root (in kube-system, never in the platform's namespaces), and why.
+ROOT_NODE_AGENTS = {
+    (KUBE_SYSTEM, POLICY_ENFORCER): "programs the node's netfilter (it refuses to start as another user); "
+    "it keeps only NET_ADMIN and NET_RAW",
+}
+
+
 def privilege_violations(obj: dict[str, Any]) -> list[str]:
     """Containers that may run as root, escalate, run privileged, keep capabilities or lack the
     seccomp profile: what PodSecurity `restricted` refuses, checked before any API server does."""
     found = []
+    meta = obj.get("metadata", {})
+    root_allowed = (meta.get("namespace"), meta.get("name")) in ROOT_NODE_AGENTS
     for pod, container in containers(obj):
         context = {**(pod.get("securityContext") or {}), **(container.get("securityContext") or {})}
         name = _name(obj, container)
-        if context.get("runAsNonRoot") is not True:
+        if context.get("runAsNonRoot") is not True and not root_allowed:
             found.append(f"{name}: runAsNonRoot is not true")
         if context.get("allowPrivilegeEscalation") is not False:
             found.append(f"{name}: allowPrivilegeEscalation is not false")

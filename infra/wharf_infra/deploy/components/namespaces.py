@@ -18,6 +18,8 @@ ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
 # Pods with this label are left out of their namespace's allow rules; their component's own
 # NetworkPolicy says what they may reach (Superset: Trino and Postgres only).
 ISOLATED_LABEL = "wharf.dev/isolated"
+KUBE_SYSTEM = "kube-system"  # cluster DNS, and the node agents that enforce the policies
+POLICY_COMPONENT = "network-policy"  # the recommended `component` label of what enforces them
 
 
 def _ports(*ports: int) -> list[dict[str, Any]]:
@@ -122,7 +124,7 @@ class Namespaces(pulumi.ComponentResource):
                     "policyTypes": ["Egress"],
                     "egress": [
                         {
-                            "to": [_from_namespace("kube-system")],
+                            "to": [_from_namespace(KUBE_SYSTEM)],
                             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                         }
                     ],
@@ -154,7 +156,7 @@ def network_policy_resource(
     """A NetworkPolicy `name` in `namespace` (its Pulumi name carries the namespace)."""
     return k8s.networking.v1.NetworkPolicy(
         f"{namespace}-{name}",
-        metadata={"name": name, "namespace": namespace, "labels": labels(name, "network-policy")},
+        metadata={"name": name, "namespace": namespace, "labels": labels(name, POLICY_COMPONENT)},
         spec=spec,
         opts=opts,
     )

@@ -67,7 +67,11 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
             },
             "storage": {"s3": {"defaultOptions": s3}},
         },
-        "advancedConfig": settings,
+        # The chart writes the warehouse itself (as `warehouses."lake".location`); the same key
+        # unquoted beside it made Nessie refuse its configuration (SRCFG00050).
+        "advancedConfig": {
+            key: value for key, value in settings.items() if not key.startswith(WAREHOUSE_KEY)
+        },
     }
     if "nessie" in args.store.service_account_annotations:
         values["serviceAccount"] = {

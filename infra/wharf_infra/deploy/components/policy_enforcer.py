@@ -16,11 +16,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from wharf_infra.core.versions import versions
+from wharf_infra.deploy.components.namespaces import KUBE_SYSTEM as NAMESPACE
+from wharf_infra.deploy.components.namespaces import POLICY_COMPONENT
 from wharf_infra.deploy.components.security import resources
 from wharf_infra.deploy.labels import labels, selector
 
 NAME = "kube-router"
-NAMESPACE = "kube-system"
 HEALTH_PORT = 20244
 SERVICE_RANGE = "10.96.0.0/16"  # kind's default service subnet: kube-router lets it through
 XTABLES_LOCK = "/run/xtables.lock"  # shared with kube-proxy and kindnet, so their updates interleave
@@ -32,7 +33,7 @@ class PolicyEnforcer(pulumi.ComponentResource):
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("wharf:platform:PolicyEnforcer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        meta = {"name": NAME, "namespace": NAMESPACE, "labels": labels(NAME, "network-policy")}
+        meta = {"name": NAME, "namespace": NAMESPACE, "labels": labels(NAME, POLICY_COMPONENT)}
         account = k8s.core.v1.ServiceAccount(f"{name}-account", metadata=meta, opts=child)
         role = k8s.rbac.v1.ClusterRole(
             f"{name}-role",
@@ -99,9 +100,10 @@ class PolicyEnforcer(pulumi.ComponentResource):
                                 "securityContext": {
                                     "runAsUser": 0,
                                     "allowPrivilegeEscalation": False,
+                                    "seccompProfile": {"type": "RuntimeDefault"},
                                     "capabilities": {"drop": ["ALL"], "add": ["NET_ADMIN", "NET_RAW"]},
                                 },
-                                "resources": resources("50m", "48Mi", "500m", "256Mi"),
+                                "resources": resources("50m", "64Mi", "500m", "256Mi"),
                                 "livenessProbe": {
                                     "httpGet": {"path": "/healthz", "port": HEALTH_PORT},
                                     "initialDelaySeconds": 10,

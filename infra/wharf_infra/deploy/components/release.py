@@ -37,6 +37,7 @@ def helm_release(
         name=name,
         namespace=namespace,
         values=chart_values(chart, charts.stack, computed),
+        allow_null_values=True,  # a null in wharf's values removes a chart default (Trino's TPC catalogs)
         atomic=True,
         cleanup_on_fail=True,
         timeout=900,
