@@ -27,7 +27,7 @@ from wharf_infra.deploy.components.dagster import RUN_JOB_TTL_SECONDS
 from wharf_infra.deploy.labels import PART_OF
 from wharf_infra.local.kwok.control_plane import ControlPlane
 from wharf_infra.local.kwok_plan import destroy_steps
-from wharf_infra.local.state import STACK, ClusterState
+from wharf_infra.local.state import STACK, ClusterState, stack_file
 from wharf_infra.verify.policy import (
     image_violations,
     pinned_images,
@@ -65,7 +65,7 @@ class Cluster:
         return answer.stdout.strip() == "yes"
 
     def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
-        config = ("--stack", STACK, "--config-file", str(self.state.platform_config_file))
+        config = ("--stack", STACK, "--config-file", str(self.state.config_file(PLATFORM_PROGRAM)))
         return subprocess.run(
             ["pulumi", *args, *config],
             cwd=PLATFORM_PROGRAM,
@@ -88,12 +88,15 @@ def cluster() -> Iterator[Cluster]:
             pytest.fail("the cluster tier cannot run in CI: " + "; ".join(reasons))
         pytest.skip("; ".join(reasons))
     state = ClusterState.default("kwok")
+    tracked = stack_file(PLATFORM_PROGRAM).read_bytes()
     subprocess.run(
         [sys.executable, "-W", "ignore", "-m", "wharf_infra.local", "up", "--target", "kwok"],
         cwd=REPO_ROOT,
         check=True,
         timeout=UP_TIMEOUT_S,
     )
+    # The passphrase's salt went into the target's own config file, not into git's.
+    assert stack_file(PLATFORM_PROGRAM).read_bytes() == tracked
     yield Cluster(state)
     for step in destroy_steps(state)[1:]:  # the control plane stops even when a test failed
         step.run(state.env())
@@ -209,7 +212,7 @@ def test_a_second_run_changes_nothing(cluster: Cluster) -> None:
 
 def test_a_changed_setting_previews_as_exactly_the_expected_diff(cluster: Cluster, tmp_path: Path) -> None:
     """One more concurrent run in the stack config changes the Dagster release and nothing else."""
-    config = yaml.safe_load(cluster.state.platform_config_file.read_text())
+    config = yaml.safe_load(cluster.state.config_file(PLATFORM_PROGRAM).read_text())
     platform = config["config"]["wharf-platform:platform"]
     platform["dagster"]["maxConcurrentRuns"] += 1
     changed = tmp_path / "Pulumi.local.yaml"

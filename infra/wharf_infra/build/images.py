@@ -322,21 +322,22 @@ def build(registry: str = DEFAULT_REGISTRY, only: set[str] | None = None) -> lis
         rows.append((image.reference, state, time.monotonic() - started, _size_mb(image.reference)))
     for ref, state, seconds, size in rows:
         print(f"  {ref:<72} {state:<9} {seconds:6.0f} s {size:8.0f} MB")
-    _remove_superseded(images)
+    remove_superseded([image.reference for image in images])
     return images
 
 
-def _remove_superseded(images: list[ImageBuild]) -> None:
+def remove_superseded(references: list[str]) -> None:
     """Earlier tags of the images just built (a changed input re-tags an image: without this,
-    every change would keep its predecessor's gigabyte), then the layers nothing uses any more."""
-    current = {image.reference for image in images}
+    every change would keep its predecessor's gigabyte), then the layers nothing uses any more.
+    A tag a container still runs (a kind node) stays."""
+    current = set(references)
     listed = subprocess.run(
         ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    names = {image.reference.rpartition(":")[0] for image in images}
+    names = {reference.rpartition(":")[0] for reference in references}
     stale = [ref for ref in listed if ref.rpartition(":")[0] in names and ref not in current]
     if stale:
         subprocess.run(["docker", "image", "rm", *stale], capture_output=True, check=False)

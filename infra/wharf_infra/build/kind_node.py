@@ -180,6 +180,7 @@ def build(registry: str = images.DEFAULT_REGISTRY) -> str:
     if result.returncode != 0:
         raise NodeImageError(f"kind build node-image failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     print(f"{node}: built in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    images.remove_superseded([node])
     return node
 
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from wharf_infra.build.docker_engine import DockerUnavailable, ensure_engine, stop_engine
@@ -21,9 +22,9 @@ from wharf_infra.core.image_tags import image_name
 from wharf_infra.core.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import versions
-from wharf_infra.local import handoff, platform_stack, prerequisites, readiness
+from wharf_infra.local import handoff, prerequisites, readiness, stacks
 from wharf_infra.local.plan import Step
-from wharf_infra.local.state import STACK, ClusterState, forget_encryption_salt, stack_file
+from wharf_infra.local.state import STACK, ClusterState
 
 KIND_NETWORK = "kind"  # the Docker network kind puts its nodes on, and leaves behind
 DESTROY_TOOLS = tuple(t for t in prerequisites.TOOLS if t.name in ("docker", "kind", "pulumi"))
@@ -59,14 +60,6 @@ def _prerequisites(target: str, tools: Sequence[prerequisites.Tool], state: Clus
     return Step(f"Check the prerequisites: {prerequisites.summary(tools)}", action=check)
 
 
-def _select(program: Path) -> Step:
-    return Step(
-        f"Select the {program.name} stack `{STACK}`, creating it with the passphrase secrets provider",
-        ("pulumi", "stack", "select", "--create", "--secrets-provider", "passphrase", STACK),
-        cwd=program,
-    )
-
-
 def cluster_steps(state: ClusterState) -> list[Step]:
     """`make cluster`: from nothing (or from a previous run) to a platform you can log in to."""
     kind_name = state.cluster.name
@@ -95,12 +88,7 @@ def cluster_steps(state: ClusterState) -> list[Step]:
                 *("--source", state.cluster.node_image, "--registry", state.cluster.image_registry),
             ),
         ),
-        _select(CLUSTER_PROGRAM),
-        Step(
-            f"pulumi up: the {CLUSTER_PROGRAM.name} program on stack `{STACK}` (the kind cluster)",
-            ("pulumi", "up", "--yes", "--skip-preview", "--stack", STACK),
-            cwd=CLUSTER_PROGRAM,
-        ),
+        *stacks.up_steps(state, CLUSTER_PROGRAM, "the cluster program (the kind cluster)"),
         Step(
             f"Write the kind cluster's kubeconfig to {state.kubeconfig}",
             ("kind", "export", "kubeconfig", "--name", kind_name, "--kubeconfig", str(state.kubeconfig)),
@@ -114,7 +102,7 @@ def cluster_steps(state: ClusterState) -> list[Step]:
                 *("--registry", state.platform.image_registry, "--kind-cluster", kind_name),
             ),
         ),
-        *platform_stack.platform_steps(state),
+        *stacks.up_steps(state, PLATFORM_PROGRAM, "the platform program"),
         Step(
             "Wait for every chart release, every pod, the local CA and the gateway, showing progress",
             action=lambda: readiness.wait(state),
@@ -150,43 +138,35 @@ def _remove_images(registry: str) -> None:
             subprocess.run(["docker", "image", "rm", "--force", *ids], check=True)
 
 
-def _forget_local_state(state: ClusterState) -> None:
-    for program in (CLUSTER_PROGRAM, PLATFORM_PROGRAM):
-        forget_encryption_salt(stack_file(program))
-    shutil.rmtree(state.root, ignore_errors=True)
-
-
 def destroy_steps(state: ClusterState) -> list[Step]:
     """`make destroy`: both stacks, the kind cluster, the images and the local state, gone."""
     kind_name = state.cluster.name
     registry = state.platform.image_registry
 
-    def if_stack(title: str, argv: tuple[str, ...], program: Path) -> Step:
-        return Step(
-            title,
-            argv,
-            cwd=program,
-            only_if=lambda: state.stack_exists(program),
-            condition=f"if the `{STACK}` stack exists",
-        )
+    def if_stack(program: Path, step: Step) -> Step:
+        exists = f"if the `{STACK}` stack exists"
+        return replace(step, cwd=program, only_if=lambda: state.stack_exists(program), condition=exists)
+
+    def remove_stack(program: Path, title: str, *flags: str) -> Step:
+        return if_stack(program, Step(title, ("pulumi", "stack", "rm", "--yes", *flags, STACK)))
 
     return [
         _prerequisites("make destroy", DESTROY_TOOLS, state),
         if_stack(
-            "pulumi destroy: the cluster program, which deletes the kind cluster (and all it runs)",
-            ("pulumi", "destroy", "--yes", "--skip-preview", "--stack", STACK),
             CLUSTER_PROGRAM,
+            stacks.pulumi_step(
+                state,
+                CLUSTER_PROGRAM,
+                "pulumi destroy: the cluster program, which deletes the kind cluster (and all it runs)",
+                *("destroy", "--yes", "--skip-preview"),
+            ),
         ),
-        if_stack(
-            "Remove the platform stack; its resources lived in the cluster just deleted",
-            ("pulumi", "stack", "rm", "--yes", "--force", "--preserve-config", STACK),
+        remove_stack(
             PLATFORM_PROGRAM,
+            "Remove the platform stack; its resources lived in the cluster just deleted",
+            *("--force", "--preserve-config"),
         ),
-        if_stack(
-            "Remove the cluster stack",
-            ("pulumi", "stack", "rm", "--yes", "--preserve-config", STACK),
-            CLUSTER_PROGRAM,
-        ),
+        remove_stack(CLUSTER_PROGRAM, "Remove the cluster stack", "--preserve-config"),
         Step(
             "Delete the kind cluster if anything is left of it (a no-op otherwise)",
             ("kind", "delete", "cluster", "--name", kind_name),
@@ -201,8 +181,7 @@ def destroy_steps(state: ClusterState) -> list[Step]:
             action=stop_engine,
         ),
         Step(
-            f"Remove {state.root} (state, passphrase, kubeconfig, CA, smoke target) and the "
-            "encryption salts Pulumi wrote into the Pulumi.local.yaml files",
-            action=lambda: _forget_local_state(state),
+            f"Remove {state.root} (state, passphrase, stack configs, kubeconfig, CA, smoke target)",
+            action=lambda: shutil.rmtree(state.root, ignore_errors=True),
         ),
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from wharf_infra.build.toolchain import KWOK_TOOLS
 from wharf_infra.core.paths import PLATFORM_PROGRAM
-from wharf_infra.local import handoff, platform_stack, readiness
+from wharf_infra.local import handoff, readiness, stacks
 from wharf_infra.local.kwok.control_plane import ControlPlane
 from wharf_infra.local.plan import Step
 from wharf_infra.local.state import STACK, ClusterState
@@ -40,7 +40,7 @@ def cluster_steps(state: ClusterState) -> list[Step]:
             f"Prepare the local Pulumi backend {state.backend} and its passphrase file {state.passphrase}",
             action=state.prepare,
         ),
-        *platform_stack.platform_steps(state),
+        *stacks.up_steps(state, PLATFORM_PROGRAM, "the platform program"),
         Step(
             "Wait for every chart release, Deployment and StatefulSet, and check every custom resource "
             "was stored (kwok simulates containers: Ready means scheduled and admitted, not running)",
@@ -70,8 +70,11 @@ def destroy_steps(state: ClusterState) -> list[Step]:
 
     return [
         if_stack(
-            platform_stack.pulumi_step(
-                state, "pulumi destroy: every platform resource", "destroy", "--yes", "--skip-preview"
+            stacks.pulumi_step(
+                state,
+                PLATFORM_PROGRAM,
+                "pulumi destroy: every platform resource",
+                *("destroy", "--yes", "--skip-preview"),
             )
         ),
         Step(

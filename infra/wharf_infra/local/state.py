@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -29,8 +28,6 @@ from wharf_infra.local.kwok import control_plane
 STACK = "local"
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
-# Pulumi writes the passphrase's salt into the stack file; it belongs to this laptop, not to git.
-SALT_LINE = re.compile(r"^encryptionsalt:.*\n?", re.MULTILINE)
 
 
 def stack_file(program: Path) -> Path:
@@ -66,10 +63,10 @@ class ClusterState:
                 return state
         return None
 
-    @property
-    def platform_config_file(self) -> Path:
-        """The `local` stack's platform config, rewritten for this target (`platform_stack`)."""
-        return self.root / f"Pulumi.{STACK}.yaml"
+    def config_file(self, program: Path) -> Path:
+        """`program`'s `local` stack config as this target runs it (`stacks`): the tracked file with
+        the target's differences and this machine's encryption salt, which stays out of git."""
+        return self.root / program.name / stack_file(program).name
 
     @property
     def backend(self) -> Path:
@@ -160,13 +157,3 @@ class ClusterState:
     def stack_outputs(self, program: Path) -> dict[str, Any]:
         outputs: dict[str, Any] = self.pulumi_json(program, "stack", "output", "--stack", STACK)
         return outputs
-
-
-def forget_encryption_salt(path: Path) -> bool:
-    """Remove the salt Pulumi wrote into a tracked stack file; True if there was one."""
-    text = path.read_text()
-    cleaned = SALT_LINE.sub("", text)
-    if cleaned == text:
-        return False
-    path.write_text(cleaned)
-    return True
