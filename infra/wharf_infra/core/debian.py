@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+LOCK_WAIT_S = 600
+
 
 class PackagesMissing(RuntimeError):
     pass
@@ -26,7 +28,8 @@ def install(*packages: str) -> None:
         )
     print(f"  apt-get install {' '.join(packages)}", file=sys.stderr, flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+    wait = ("-o", f"DPkg::Lock::Timeout={LOCK_WAIT_S}")  # another install (another target's) ends first
+    for argv in (["apt-get", *wait, "update", "-qq"], ["apt-get", *wait, "install", "-y", "-qq", *packages]):
         result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         if result.returncode != 0:
             raise PackagesMissing(f"{' '.join(argv)} failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
