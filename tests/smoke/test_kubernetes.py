@@ -71,7 +71,7 @@ def test_the_run_executed_in_its_own_job_with_the_location_image_resources_and_t
     assert job.spec.ttl_seconds_after_finished and job.spec.ttl_seconds_after_finished <= 3600
 
 
-def test_the_gateway_refuses_anonymous_requests_and_accepts_the_login(target: Target) -> None:
+def test_the_gateway_refuses_anonymous_requests_accepts_the_login_and_redirects_http(target: Target) -> None:
     if target.simulated:
         pytest.skip("kwok simulates containers: no Traefik pod serves the gateway (checked on kind and EKS)")
     anonymous = requests.get(f"{target.dagster_url}/server_info", timeout=30, verify=target.verify_tls)
@@ -81,3 +81,7 @@ def test_the_gateway_refuses_anonymous_requests_and_accepts_the_login(target: Ta
         f"{target.dagster_url}/server_info", timeout=30, auth=target.auth, verify=target.verify_tls
     )
     assert logged_in.status_code == 200
+    plain = target.dagster_url.replace("https://", "http://", 1)
+    redirected = requests.get(f"{plain}/server_info", timeout=30, allow_redirects=False)
+    assert redirected.status_code == 301, redirected.status_code
+    assert redirected.headers["Location"].startswith("https://"), redirected.headers["Location"]

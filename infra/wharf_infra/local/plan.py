@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,9 @@ def describe(steps: Sequence[Step], state: ClusterState) -> str:
 
 
 def run(steps: Sequence[Step], state: ClusterState) -> None:
+    """Run the steps in order, each one's time printed after it (the phase figures)."""
     for n, step in enumerate(steps, 1):
         print(f"[{n}/{len(steps)}] {step.title}", flush=True)
+        started = time.monotonic()
         step.run(state.env())
+        print(f"[{n}/{len(steps)}] done in {time.monotonic() - started:.0f} s", flush=True)
