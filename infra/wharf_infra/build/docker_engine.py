@@ -87,6 +87,7 @@ def _runtime_args() -> list[str]:
     if shutil.which("jq") is None:
         debian.install("jq")
     wrapper = _supervisor().state_dir / "runc-wrapper"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)  # before the supervisor's first start makes it
     text = RUNC_WRAPPER.read_text()
     wrapper.write_text(text.replace("real=/usr/local/libexec/wharf/runc", f"real={runc}", 1))
     wrapper.chmod(0o755)
