@@ -118,7 +118,7 @@ def build_platform(stack: str) -> dict[str, Any]:
         MarquezArgs(config.namespace, endpoints, postgres.credentials["marquez"], images=config.image_source),
         opts,
     )
-    Trino(
+    trino = Trino(
         "trino",
         TrinoArgs(
             charts=charts,
@@ -139,6 +139,7 @@ def build_platform(stack: str) -> dict[str, Any]:
             postgres.credentials["superset"],
             GATEWAY_NAMESPACE,
             images=config.image_source,
+            trino=trino,
         ),
         opts,
     )

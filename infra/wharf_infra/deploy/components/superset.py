@@ -55,6 +55,9 @@ class SupersetArgs:
     database_secret: str  # Superset's Postgres role (`username`, `password`), from the Postgres component
     gateway_namespace: str
     images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
+    # What the dashboards import waits for: it asks Trino for its catalogs (SHOW CATALOGS), and
+    # gave up after its retries while Trino was still starting on kind.
+    trino: pulumi.Resource | None = None
 
 
 def _digest(*texts: str) -> str:
@@ -281,7 +284,9 @@ class Superset(pulumi.ComponentResource):
                 ),
             },
             # Replaced (so run again) whenever a dashboard's files change: their digests annotate the pod.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, service, config]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[deployment, service, config, *([args.trino] if args.trino else [])]
+            ),
         )
         self.service = (NAME, PORT)
         self.register_outputs({"service": NAME})
