@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-TIERS = ("unit", "infra", "images", "cluster", "kind", "integration", "smoke")
+TIERS = ("unit", "infra", "images", "cluster", "integration", "smoke")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
