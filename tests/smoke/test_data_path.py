@@ -1,6 +1,5 @@
-"""The bioreactor path end to end on the target, by its own daemon: a batch file put into the
-target's landing bucket is ingested by its sensor, its automation builds the marts from it with dbt
-on its Trino, and Marquez traces the mart back to the raw table.
+"""The bioreactor path on the target, by its own daemon: a batch file put into the target's
+landing bucket is ingested by its sensor into the lake, read back through the target's Trino.
 
 On a cluster the landing bucket is reached through `kubectl port-forward` to MinIO (the gateway
 serves MinIO's console, not its API), with the root login from its Secret.
@@ -18,10 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import pytest
-import requests
 from target import Target
 
 from bioreactor.generate import batch_table, to_parquet
@@ -29,11 +26,9 @@ from wharf_infra.contract.facts import LANDING_BUCKET, MINIO_REGION, MINIO_ROOT_
 from wharf_shared.trino import TrinoResource
 
 RAW = "lake.raw.bioreactor_readings"
-MART = "marts.analytics.mart_bioreactor_overview"
 MINUTES = 30
 START = datetime(2025, 7, 1, tzinfo=UTC)
 LANDING_WAIT_S = 600
-MODELS_WAIT_S = 1200  # dbt's run pod on a cold node pulls nothing but starts a Python and dbt
 T = TypeVar("T")
 
 
@@ -133,42 +128,5 @@ def ingested_rows(landed_batch: str, trino: TrinoResource) -> int:
     return _eventually(f"{landed_batch} in {RAW}", lambda: _count(trino, RAW, landed_batch), LANDING_WAIT_S)
 
 
-@pytest.fixture(scope="module")
-def modelled_readings(landed_batch: str, ingested_rows: int, trino: TrinoResource) -> int:
-    ((readings,),) = _eventually(
-        f"{landed_batch} in {MART} (dbt, launched by the daemon's automation)",
-        lambda: trino.query(f"select readings from {MART} where batch_id = ?", (landed_batch,)),
-        MODELS_WAIT_S,
-    )
-    return int(readings)
-
-
 def test_a_landed_batch_is_ingested_by_the_targets_sensor(ingested_rows: int) -> None:
     assert ingested_rows == MINUTES
-
-
-def test_the_targets_automation_builds_the_marts_from_it(modelled_readings: int) -> None:
-    assert modelled_readings == MINUTES
-
-
-def test_marquez_traces_the_mart_back_to_the_raw_table(modelled_readings: int, target: Target) -> None:
-    if not target.marquez_url:
-        pytest.skip("this target names no Marquez")
-
-    def get(path: str) -> Any:
-        response = requests.get(
-            f"{target.marquez_url}/api/v1{path}", timeout=30, auth=target.auth, verify=target.verify_tls
-        )
-        response.raise_for_status()
-        return response.json()
-
-    def raw_upstream() -> list[str]:
-        found = [r for r in get(f"/search?q={quote(MART)}&filter=DATASET")["results"] if r["name"] == MART]
-        nodes = [
-            node["id"]
-            for node_id in (f"dataset:{result['namespace']}:{MART}" for result in found)
-            for node in get(f"/lineage?nodeId={quote(node_id)}&depth=20")["graph"]
-        ]
-        return [node for node in nodes if node.endswith(f":{RAW}")]
-
-    assert _eventually(f"{RAW} upstream of {MART} in Marquez", raw_upstream, 300)
