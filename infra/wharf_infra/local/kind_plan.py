@@ -145,10 +145,10 @@ def destroy_steps(state: ClusterState) -> list[Step]:
 
     def if_stack(program: Path, step: Step) -> Step:
         exists = f"if the `{STACK}` stack exists"
-        return replace(step, cwd=program, only_if=lambda: state.stack_exists(program), condition=exists)
+        return replace(step, only_if=lambda: state.stack_exists(program), condition=exists)
 
     def remove_stack(program: Path, title: str, *flags: str) -> Step:
-        return if_stack(program, Step(title, ("pulumi", "stack", "rm", "--yes", *flags, STACK)))
+        return if_stack(program, Step(title, ("pulumi", "stack", "rm", "--yes", *flags, STACK), cwd=program))
 
     return [
         _prerequisites("make destroy", DESTROY_TOOLS, state),

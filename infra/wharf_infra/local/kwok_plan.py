@@ -10,6 +10,8 @@ offline, as the chart repositories and schema URLs may be out of reach).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from wharf_infra.build.toolchain import KWOK_TOOLS
 from wharf_infra.core.paths import PLATFORM_PROGRAM
 from wharf_infra.local import handoff, readiness, stacks
@@ -58,10 +60,8 @@ def destroy_steps(state: ClusterState) -> list[Step]:
     plane = ControlPlane(state.root)
 
     def if_stack(step: Step) -> Step:
-        return Step(
-            step.title,
-            step.argv,
-            cwd=step.cwd,
+        return replace(
+            step,
             only_if=lambda: (
                 plane.running()["kube-apiserver"] is not None and state.stack_exists(PLATFORM_PROGRAM)
             ),

@@ -40,7 +40,8 @@ def helm_release(
         namespace=namespace,
         values=values,
         # A null removes a chart default (Trino's TPC catalogs). Nulls among `values` do not reach
-        # Helm through Pulumi's inputs, so they travel as a values file, which Helm reads itself.
+        # Helm through Pulumi's inputs, so they travel as a values file, which the provider merges
+        # under `values` and keeps because nulls are allowed.
         value_yaml_files=[pulumi.StringAsset(yaml.safe_dump(removed))] if removed else None,
         allow_null_values=True,
         atomic=True,
