@@ -14,8 +14,10 @@ from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.release import Charts, helm_release
 from wharf_infra.deploy.components.secrets import generated_password, secret
 from wharf_infra.deploy.components.security import resources
+from wharf_infra.deploy.components.webhook_ready import webhook_ready
 from wharf_infra.deploy.labels import metadata
 
+WEBHOOK_SERVICE = "cnpg-webhook-service"  # the chart's `service.name`
 OWNERS = {database.name: database.owner for database in DATABASES}
 NAMES = tuple(OWNERS)
 
@@ -79,7 +81,13 @@ class Postgres(pulumi.ComponentResource):
             child,
         )
 
-        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator])
+        webhook = webhook_ready(
+            WEBHOOK_SERVICE,
+            args.operator_namespace,
+            args.images.reference("dagster"),
+            pulumi.ResourceOptions(parent=self, depends_on=[operator]),
+        )
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, webhook])
         cluster = k8s.apiextensions.CustomResource(
             CLUSTER_NAME,
             api_version="postgresql.cnpg.io/v1",
