@@ -209,24 +209,26 @@ def test_a_bad_stack_config_names_each_bad_key() -> None:
         parse(PlatformConfig, None, "wharf-platform:platform")
 
 
-def test_trino_removes_the_chart_catalogs_whose_connectors_its_image_lacks() -> None:
-    """The chart's TPC catalogs would stop a server without their connectors from starting: each is
-    set to null, which removes a chart default (Pulumi drops nulls from inputs, so the release sends
-    them as a values file; this reads the values the component computes)."""
+def test_trino_carries_the_connector_of_every_catalog_it_is_given() -> None:
+    """The chart's default catalogs (TPC benchmarks) stay (Helm values cannot remove a default
+    through Pulumi, which drops nulls): a server missing a catalog's connector refuses to start."""
     from wharf_infra.contract.endpoints import cluster_endpoints
+    from wharf_infra.core.image_tags import recipes
     from wharf_infra.deploy.components.object_store import ObjectStoreFacts
-    from wharf_infra.deploy.components.release import Charts, without_nulls
-    from wharf_infra.deploy.components.trino import CHART_DEFAULT_CATALOGS, TrinoArgs, trino_values
+    from wharf_infra.deploy.components.release import Charts
+    from wharf_infra.deploy.components.trino import TrinoArgs, trino_values
 
     buckets = {"lake": "lake", "landing": "landing"}
     store = ObjectStoreFacts(endpoint="http://minio:9000", region="us-east-1", buckets=buckets)
     endpoints = cluster_endpoints("wharf", store.region, store.endpoint, buckets)
-    values = trino_values(TrinoArgs(Charts("local"), "wharf", 0, endpoints, "marts", store))
-    catalogs = values["catalogs"]
-    assert {name for name, text in catalogs.items() if text is None} == set(CHART_DEFAULT_CATALOGS)
-    # Pulumi's inputs drop nulls: the release sends them to Helm as a values file of their own.
-    kept, removed = without_nulls(values)
-    assert removed == {"catalogs": dict.fromkeys(CHART_DEFAULT_CATALOGS)}
-    assert set(kept["catalogs"]) == set(catalogs) - set(CHART_DEFAULT_CATALOGS)
+    computed = trino_values(TrinoArgs(Charts("local"), "wharf", 0, endpoints, "marts", store))["catalogs"]
     chart_defaults = yaml.safe_load((upstream_dir() / "charts" / "trino" / "values.yaml").read_text())
-    assert set(chart_defaults["catalogs"]) == set(CHART_DEFAULT_CATALOGS)
+    catalogs = {**chart_defaults["catalogs"], **computed}
+    connectors = {
+        line.split("=", 1)[1].strip()
+        for text in catalogs.values()
+        for line in text.splitlines()
+        if line.startswith("connector.name=")
+    }
+    assert len(connectors) >= 4, catalogs
+    assert connectors <= set(recipes()["trino"].inputs["plugins"].split(","))

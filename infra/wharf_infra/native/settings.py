@@ -14,6 +14,7 @@ from typing import Any
 from wharf_infra.contract.endpoints import LOOPBACK, Endpoints, native_endpoints
 from wharf_infra.contract.facts import DATABASES, MINIO_ROOT_USER, S3_SERVICES, s3_principal
 from wharf_infra.contract.superset import SUPERSET_ADMIN
+from wharf_infra.core.image_tags import recipes
 from wharf_infra.core.paths import INFRA_DIR, cache_dir
 
 NATIVE_FILE = INFRA_DIR / "native.toml"
@@ -60,7 +61,7 @@ def settings() -> NativeSettings:
     return NativeSettings(
         java=raw["java"],
         ports=raw["ports"],
-        trino_plugins=tuple(raw["trino"]["plugins"]),
+        trino_plugins=tuple(recipes()["trino"].inputs["plugins"].split(",")),  # the image's
         trino_heap=raw["trino"]["heap"],
         cache_dir=wharf_cache,
         state_dir=Path(os.environ.get("WHARF_NATIVE_DIR", wharf_cache / "native")),

@@ -31,10 +31,6 @@ RELEASE, PORT = TRINO_SERVICE
 # The accounts Trino's pods (coordinator, workers) run as: on S3, its IAM role trusts exactly these.
 SERVICE_ACCOUNTS = (RELEASE,)
 
-# The chart's own catalogs (TPC benchmarks), whose connectors wharf's Trino image leaves out: a
-# server configured with them refuses to start ("No factory for connector 'tpch'").
-CHART_DEFAULT_CATALOGS = ("tpch", "tpcds")
-
 
 @dataclass(frozen=True)
 class TrinoArgs:
@@ -57,10 +53,7 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
     values: dict[str, Any] = {
         "image": {"repository": repository, "tag": tag},
         "server": {"workers": args.workers},
-        "catalogs": {
-            **{name: properties_text(c) for name, c in trino_catalogs(args.endpoints).items()},
-            **dict.fromkeys(CHART_DEFAULT_CATALOGS),  # a null removes a chart default
-        },
+        "catalogs": {name: properties_text(c) for name, c in trino_catalogs(args.endpoints).items()},
         "env": env,
         "eventListenerProperties": [f"{k}={v}" for k, v in trino_event_listener(args.endpoints).items()],
         "accessControl": {
