@@ -34,8 +34,26 @@ def test_runs_are_launched_as_kubernetes_jobs_that_expire(stack: Rendered) -> No
     daemon = _dagster(stack)["dagsterDaemon"]
     assert daemon["runCoordinator"]["type"] == "QueuedRunCoordinator"
     assert daemon["runMonitoring"]["enabled"] and daemon["runRetries"]["enabled"]
-    assert _dagster(stack)["migrate"]["enabled"]
     assert _dagster(stack)["postgresql"]["enabled"] is False
+
+
+def test_the_instance_is_migrated_by_a_job_a_new_image_replaces(stack: Rendered) -> None:
+    """wharf's migration Job, not the chart's (whose fixed name and immutable template made the first
+    upgrade to a new image fail), reading the instance and env the chart renders, as the webserver."""
+    assert _dagster(stack)["migrate"]["enabled"] is False
+    job = stack.named("Job", "dagster-instance-migrate")
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["dagster", "instance", "migrate"]
+    chart = stack.chart_objects()
+    (webserver,) = [o for o in chart if o["kind"] == "Deployment" and "webserver" in o["metadata"]["name"]]
+    served = webserver["spec"]["template"]["spec"]
+    assert container["image"] == served["containers"][0]["image"]
+    assert pod["serviceAccountName"] == served["serviceAccountName"]
+    config_maps = {o["metadata"]["name"] for o in chart if o["kind"] == "ConfigMap"}
+    read = {v["configMap"]["name"] for v in pod["volumes"]}
+    read |= {e["configMapRef"]["name"] for e in container["envFrom"] if "configMapRef" in e}
+    assert read and read <= config_maps, read - config_maps
 
 
 def test_one_user_deployment_per_registry_entry_with_its_own_image(stack: Rendered) -> None:

@@ -20,7 +20,7 @@ from wharf_infra.core.registry import CodeLocation
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
 from wharf_infra.deploy.components.security import container_security, pod_security
-from wharf_infra.deploy.helm_values import deep_merge
+from wharf_infra.deploy.helm_values import chart_values, deep_merge
 from wharf_infra.deploy.labels import metadata
 
 RELEASE = "dagster"
@@ -32,6 +32,11 @@ WEBSERVER_PORT = 80
 # servers and the run pods they launch (`includeConfigInLaunchedRuns`) as the second. On S3 the
 # Dagster IAM role trusts exactly these.
 SERVICE_ACCOUNTS = (RELEASE, f"{RELEASE}-user-code")
+# The chart's names for what the migration reads: the instance's dagster.yaml and the webserver's env.
+INSTANCE_CONFIGMAP = f"{RELEASE}-instance"
+WEBSERVER_ENV_CONFIGMAP = f"{RELEASE}-webserver-env"
+DAGSTER_HOME = "/opt/dagster/dagster_home"  # the chart's global.dagsterHome
+MIGRATE_JOB = f"{RELEASE}-instance-migrate"
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,57 @@ def dagster_values(args: DagsterArgs) -> dict[str, Any]:
     return deep_merge(instance_values(args.instance), values)
 
 
+def migrate_job_spec(values: dict[str, Any], args: DagsterArgs) -> dict[str, Any]:
+    """`dagster instance migrate` as the chart's own migration Job runs it (same image, account,
+    instance and env), owned by Pulumi instead: the chart's Job has a fixed name and an immutable
+    template, so the first upgrade to a new image failed to patch it and rolled the release back."""
+    webserver = values["dagsterWebserver"]
+    return {
+        "backoffLimit": 6,
+        "template": {
+            "metadata": {"labels": metadata(MIGRATE_JOB, args.namespace, "orchestration")["labels"]},
+            "spec": {
+                "serviceAccountName": SERVICE_ACCOUNTS[0],
+                "securityContext": webserver["podSecurityContext"],
+                "restartPolicy": "OnFailure",  # until the database answers
+                "containers": [
+                    {
+                        "name": "migrate",
+                        "image": args.images.reference("dagster"),
+                        "imagePullPolicy": args.image_pull_policy,
+                        "command": ["dagster", "instance", "migrate"],
+                        "env": [
+                            {
+                                "name": "DAGSTER_PG_PASSWORD",
+                                "valueFrom": {
+                                    "secretKeyRef": {
+                                        "name": args.database_password_secret,
+                                        "key": "postgresql-password",
+                                    }
+                                },
+                            }
+                        ],
+                        "envFrom": [
+                            {"configMapRef": {"name": WEBSERVER_ENV_CONFIGMAP}},
+                            *({"secretRef": secret} for secret in webserver["envSecrets"]),
+                        ],
+                        "volumeMounts": [
+                            {
+                                "name": "instance",
+                                "mountPath": f"{DAGSTER_HOME}/dagster.yaml",
+                                "subPath": "dagster.yaml",
+                            }
+                        ],
+                        "securityContext": webserver["securityContext"],
+                        "resources": webserver["resources"],
+                    }
+                ],
+                "volumes": [{"name": "instance", "configMap": {"name": INSTANCE_CONFIGMAP}}],
+            },
+        },
+    }
+
+
 class Dagster(pulumi.ComponentResource):
     """Outputs `webserver` (Service name, port) for the gateway."""
 
@@ -209,13 +265,22 @@ class Dagster(pulumi.ComponentResource):
             data=args.code_env,
             opts=child,
         )
-        helm_release(
+        values = dagster_values(args)
+        release = helm_release(
             "dagster",
             RELEASE,
             args.namespace,
             args.charts,
-            dagster_values(args),
+            values,
             pulumi.ResourceOptions(parent=self, depends_on=[env]),
+        )
+        k8s.batch.v1.Job(
+            MIGRATE_JOB,
+            metadata=metadata(MIGRATE_JOB, args.namespace, "orchestration"),
+            spec=migrate_job_spec(chart_values("dagster", args.charts.stack, values), args),
+            # A Job's pod template cannot change: a new Dagster image replaces the Job, so the
+            # migration runs once per image.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release], delete_before_replace=True),
         )
         self.webserver = (WEBSERVER_SERVICE, WEBSERVER_PORT)
         self.register_outputs({"webserver": WEBSERVER_SERVICE})
