@@ -211,6 +211,7 @@ def migrate_job_spec(values: dict[str, Any], args: DagsterArgs) -> dict[str, Any
             "metadata": {"labels": metadata(MIGRATE_JOB, args.namespace, "orchestration")["labels"]},
             "spec": {
                 "serviceAccountName": SERVICE_ACCOUNTS[0],
+                "automountServiceAccountToken": True,  # loading the instance loads its run launcher
                 "securityContext": webserver["podSecurityContext"],
                 "restartPolicy": "OnFailure",  # until the database answers
                 "containers": [
