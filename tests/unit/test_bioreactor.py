@@ -431,3 +431,20 @@ def test_a_readings_table_made_before_its_properties_gets_them_when_loaded(resou
     older = iceberg.catalog().load_table(BIOREACTOR_READINGS.identifier)
     assert "commit.retry.num-retries" not in older.properties
     assert iceberg.table(BIOREACTOR_READINGS).properties["commit.retry.num-retries"] == "0"
+
+
+def test_a_fresh_deployment_makes_the_control_limits_the_marts_read(
+    instance: dg.DagsterInstance, resources: dict[str, Any]
+) -> None:
+    """On the first evaluation and any later one while the table is missing; not once it exists."""
+    from bioreactor.assets import bioreactor_control_limits
+
+    assets = [bioreactor_control_limits]
+    defs = dg.Definitions(assets=assets, resources=resources)
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.get_requested_partitions(bioreactor_control_limits.key) == {None}
+    again = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert again.get_requested_partitions(bioreactor_control_limits.key) == {None}  # still missing
+    assert dg.materialize(assets, instance=instance, resources=resources).success
+    made = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=again.cursor)
+    assert made.total_requested == 0

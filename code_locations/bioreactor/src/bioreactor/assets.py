@@ -119,10 +119,21 @@ CONTROL_LIMITS: dict[str, tuple[float, float]] = {
 LIMITS_VERSION = hashlib.sha256(repr(sorted(CONTROL_LIMITS.items())).encode()).hexdigest()[:12]
 
 
+# Made whenever it is missing, the first evaluation included (`on_missing()` only makes what goes
+# missing after it is first evaluated, so a fresh platform never got the table and every models run
+# failed on it), unless a run of it is in flight or its last run failed (the run's own retries
+# apply); and again when the limits change.
+LIMITS_WANTED = (
+    dg.AutomationCondition.missing()
+    & ~dg.AutomationCondition.in_progress()
+    & ~dg.AutomationCondition.execution_failed()
+) | dg.AutomationCondition.code_version_changed()
+
+
 @dg.asset(
     key=BIOREACTOR_CONTROL_LIMITS.asset_key,
     code_version=LIMITS_VERSION,  # a changed limit makes the table (and the marts) stale
-    automation_condition=dg.AutomationCondition.on_missing() | dg.AutomationCondition.code_version_changed(),
+    automation_condition=LIMITS_WANTED,
     group_name="bioreactor",
     kinds={"iceberg", "python"},
     tags={"layer": "raw"},
