@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,25 @@ def test_a_changed_input_changes_the_tag_of_the_image_and_its_children(
         recipe_tag.cache_clear()
     differing = {name for name in before if before[name] != after[name]}
     assert differing == {"jre", "nessie", "trino", "marquez"}
+
+
+def test_a_pyproject_counts_in_a_tag_by_what_decides_an_install(tmp_path: Path) -> None:
+    """A test marker or a linter rule rebuilds no image; a dependency or the uv workspace does."""
+    workspace = (image_tags.REPO_ROOT / "pyproject.toml").read_text()
+    tables = tomllib.loads(workspace)
+    assert {"project", "tool"} <= set(tables) and "pytest" in tables["tool"]
+
+    def hashed(text: str) -> bytes:
+        (tmp_path / "pyproject.toml").write_text(text)
+        return image_tags.hashed_content(tmp_path / "pyproject.toml")
+
+    original = hashed(workspace)
+    assert hashed(workspace.replace("markers = [", 'markers = [\n    "extra: a new tier",')) == original
+    assert hashed(workspace + "\n[tool.ruff.lint.pydocstyle]\nconvention = 'google'\n") == original
+    assert hashed(workspace.replace('"dagster-webserver==', '"dagster-webserver>=', 1)) != original
+    assert (
+        hashed(workspace.replace("[tool.uv.workspace]", "[tool.uv.workspace]\nexclude = ['x']")) != original
+    )
 
 
 def test_postgres_tag_starts_with_its_version_for_cloudnative_pg() -> None:

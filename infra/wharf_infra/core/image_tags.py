@@ -5,12 +5,15 @@ its inputs pinned in `infra/versions.toml [built.<name>]`, the versions of the u
 replaces, and its parent's tag; a code location's tag adds its package, the shared package, the lock
 and its extra paths (the dbt project for analytics). Same content, same tag: an unchanged image is
 not rebuilt and a deployment running it does not roll. Tags are computed from the repository alone,
-so `pulumi up` knows them without building anything.
+so `pulumi up` knows them without building anything. Of a pyproject.toml, only what decides an
+install is hashed (`hashed_content`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -95,11 +98,29 @@ def _files(path: Path) -> Iterator[Path]:
                 yield child
 
 
+# What of a pyproject.toml decides an install from it; its other tool tables (linters' rules, the
+# test tiers' markers) do not, and a change to them rebuilds nothing.
+INSTALL_TABLES = ("project", "dependency-groups", "build-system")
+INSTALL_TOOLS = ("uv", "hatch")
+
+
+def hashed_content(file: Path) -> bytes:
+    """The part of `file` an image's tag covers: all of it, but only a pyproject.toml's install tables."""
+    if file.name != "pyproject.toml":
+        return file.read_bytes()
+    data = tomllib.loads(file.read_text())
+    kept = {table: data[table] for table in INSTALL_TABLES if table in data}
+    kept["tool"] = {
+        tool: data.get("tool", {})[tool] for tool in INSTALL_TOOLS if tool in data.get("tool", {})
+    }
+    return json.dumps(kept, sort_keys=True).encode()
+
+
 def _digest(files: Iterable[Path], facts: Iterable[str]) -> str:
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
-        digest.update(file.read_bytes() + b"\0")
+        digest.update(hashed_content(file) + b"\0")
     for fact in facts:
         digest.update(fact.encode() + b"\0")
     return f"c-{digest.hexdigest()[:16]}"

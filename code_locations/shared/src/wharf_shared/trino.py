@@ -8,6 +8,18 @@ import dagster as dg
 from pydantic import Field
 
 
+def _session_trusting(ca_bundle: str) -> Any:
+    """A requests session that verifies with `ca_bundle` even where REQUESTS_CA_BUNDLE is set
+    (requests lets that variable override a session's own `verify`): it reads no environment
+    (proxies, netrc) at all, which a server signed by a private CA does not need."""
+    import requests
+
+    session = requests.Session()
+    session.verify = ca_bundle
+    session.trust_env = False
+    return session
+
+
 class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     host: str = "localhost"
     port: int = 8080
@@ -44,6 +56,7 @@ class TrinoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             http_scheme=self.http_scheme,
             auth=auth,
             verify=self.ca_bundle or True,
+            http_session=_session_trusting(self.ca_bundle) if self.ca_bundle else None,
             request_timeout=self.request_timeout_s,
         ) as connection:
             cursor = connection.cursor()
