@@ -35,8 +35,8 @@ lint: install ## ruff (lint and format check), mypy, and the layout's import rul
 	$(RUN) lint-imports
 
 .PHONY: test
-test: dbt-manifest ## Every test tier (what CI runs)
-	$(PYTEST)
+test: dbt-manifest ## Every test tier but kind's (what CI runs)
+	$(PYTEST) -m "not kind"
 
 .PHONY: test-unit
 test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors and schedules, no services
@@ -102,6 +102,10 @@ test-images: install ## Images tier: every built image started as its chart runs
 .PHONY: test-cluster
 test-cluster: install ## Cluster tier: `make cluster TARGET=kwok`, checks on what the API server stored, destroy
 	$(PYTEST) -m cluster
+
+.PHONY: test-kind
+test-kind: dbt-manifest ## Kind tier: make cluster, make smoke (nothing skipped), converge, NetworkPolicy and PodSecurity on running pods, make destroy (Docker installed and started if missing)
+	$(PYTEST) -m kind
 
 .PHONY: test-integration
 test-integration: dbt-manifest ## Integration tier: the data path on the native stack (started if not running)

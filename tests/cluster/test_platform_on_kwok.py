@@ -7,7 +7,6 @@ what needs a process inside a container (TLS at the gateway, logins, queries) is
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -17,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from run_launch import launch_run
+from stack_preview import changes_of_one_more_concurrent_run, pulumi
 
 from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.core.paths import PLATFORM_PROGRAM, REPO_ROOT, upstream_dir
@@ -27,7 +26,7 @@ from wharf_infra.deploy.components.dagster import RUN_JOB_TTL_SECONDS
 from wharf_infra.deploy.labels import PART_OF
 from wharf_infra.local.kwok.control_plane import ControlPlane
 from wharf_infra.local.kwok_plan import destroy_steps
-from wharf_infra.local.state import STACK, ClusterState, stack_file
+from wharf_infra.local.state import ClusterState, stack_file
 from wharf_infra.verify.policy import (
     image_violations,
     pinned_images,
@@ -63,17 +62,6 @@ class Cluster:
             check=False,
         )
         return answer.stdout.strip() == "yes"
-
-    def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
-        config = ("--stack", STACK, "--config-file", str(self.state.config_file(PLATFORM_PROGRAM)))
-        return subprocess.run(
-            ["pulumi", *args, *config],
-            cwd=PLATFORM_PROGRAM,
-            env={**os.environ, **self.state.env()},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
 
 
 @pytest.fixture(scope="module")
@@ -206,28 +194,13 @@ def test_the_k8s_run_launcher_as_the_chart_configures_it_launches_an_admitted_ru
 
 
 def test_a_second_run_changes_nothing(cluster: Cluster) -> None:
-    preview = cluster.pulumi("preview", "--expect-no-changes", "--diff")
+    preview = pulumi(cluster.state, "preview", "--expect-no-changes", "--diff")
     assert preview.returncode == 0, preview.stdout[-4000:] + preview.stderr[-2000:]
 
 
 def test_a_changed_setting_previews_as_exactly_the_expected_diff(cluster: Cluster, tmp_path: Path) -> None:
     """One more concurrent run in the stack config changes the Dagster release and nothing else."""
-    config = yaml.safe_load(cluster.state.config_file(PLATFORM_PROGRAM).read_text())
-    platform = config["config"]["wharf-platform:platform"]
-    platform["dagster"]["maxConcurrentRuns"] += 1
-    changed = tmp_path / "Pulumi.local.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    preview = subprocess.run(
-        ["pulumi", "preview", "--json", "--stack", STACK, "--config-file", str(changed)],
-        cwd=PLATFORM_PROGRAM,
-        env={**os.environ, **cluster.state.env()},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert preview.returncode == 0, preview.stderr[-2000:]
-    steps = json.loads(preview.stdout)["steps"]
-    changes = {(step["op"], step["urn"].rsplit("::", 1)[-1]) for step in steps if step["op"] != "same"}
+    changes = changes_of_one_more_concurrent_run(cluster.state, tmp_path)
     assert changes == {("update", "dagster")}, changes
 
 
@@ -263,7 +236,7 @@ def test_destroy_leaves_no_wharf_object_custom_resource_or_namespace(cluster: Cl
         f"{c['spec']['names']['plural']}.{c['spec']['group']}"
         for c in cluster.get("customresourcedefinitions")["items"]
     ]
-    destroyed = cluster.pulumi("destroy", "--yes", "--skip-preview")
+    destroyed = pulumi(cluster.state, "destroy", "--yes", "--skip-preview")
     assert destroyed.returncode == 0, destroyed.stdout[-4000:] + destroyed.stderr[-2000:]
     namespaces = {n["metadata"]["name"] for n in cluster.get("namespaces")["items"]}
     assert namespaces.isdisjoint(cluster.namespaces), namespaces

@@ -7,26 +7,21 @@ container and network the tier makes carries one label and is removed at the end
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from container_engine import engine_or_skip
 from docker_box import LABEL, Containers, docker, remove_labelled
 
 from wharf_infra.build import images
-from wharf_infra.build.docker_engine import DockerUnavailable, ensure_engine, stop_engine
+from wharf_infra.build.docker_engine import stop_engine
 
 
 @pytest.fixture(scope="session")
 def built() -> Iterator[dict[str, str]]:
     """name -> reference of every image, built if missing."""
-    try:
-        started = ensure_engine()
-    except DockerUnavailable as error:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"no Docker engine and none can be installed here: {error}")
+    started = engine_or_skip()
     try:
         yield {image.name: image.reference for image in images.build()}
     finally:

@@ -12,6 +12,7 @@ import pytest
 
 from wharf_infra.core import image_tags
 from wharf_infra.core.image_tags import IMAGES_DIR, recipe_tag, recipes
+from wharf_infra.core.paths import REPO_ROOT
 from wharf_infra.core.versions import versions
 
 DOCKERFILES = sorted(IMAGES_DIR.glob("*/Dockerfile"))
@@ -80,7 +81,7 @@ def test_a_changed_input_changes_the_tag_of_the_image_and_its_children(
 
 def test_a_pyproject_counts_in_a_tag_by_what_decides_an_install(tmp_path: Path) -> None:
     """A test marker or a linter rule rebuilds no image; a dependency or the uv workspace does."""
-    workspace = (image_tags.REPO_ROOT / "pyproject.toml").read_text()
+    workspace = (REPO_ROOT / "pyproject.toml").read_text()
     tables = tomllib.loads(workspace)
     assert {"project", "tool"} <= set(tables) and "pytest" in tables["tool"]
 

@@ -251,7 +251,7 @@ def _smoke_target_module() -> ModuleType:
 def test_the_smoke_target_make_cluster_writes_is_one_the_smoke_suite_reads(tmp_path: Path) -> None:
     state = ClusterState(tmp_path)
     domain = state.platform.domain
-    urls = {name: f"https://{name}.{domain}" for name in ("dagster", "marquez", "trino")}
+    urls = {name: f"https://{name}.{domain}" for name in ("dagster", "marquez", "trino", "superset")}
     path = tmp_path / "smoke-target.yaml"
     path.write_text(yaml.safe_dump(smoke_target(state, urls, "admin", "s3cret")))
     target = _smoke_target_module().from_file(path)
@@ -262,7 +262,9 @@ def test_the_smoke_target_make_cluster_writes_is_one_the_smoke_suite_reads(tmp_p
         "https",
     )
     assert target.auth == ("admin", "s3cret")
+    assert target.trino["user"] == "admin"  # Trino's client sends it as the gateway's basic-auth name
     assert target.marquez_url == urls["marquez"]
+    assert target.superset_url == urls["superset"]
     assert target.kubeconfig == state.kubeconfig
     assert target.verify_tls == str(state.ca_certificate)
     assert target.resolve == (domain, "127.0.0.1")

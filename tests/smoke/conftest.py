@@ -50,13 +50,13 @@ class GraphQL:
     def __init__(self, target: Target) -> None:
         self.url = f"{target.dagster_url}/graphql"
         self.session = requests.Session()
-        self.session.verify = target.verify_tls
+        self.verify = target.verify_tls  # per request: REQUESTS_CA_BUNDLE overrides a session's
         if target.auth:
             self.session.auth = target.auth
 
     def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
         response = self.session.post(
-            self.url, json={"query": query, "variables": variables}, timeout=TIMEOUT_S
+            self.url, json={"query": query, "variables": variables}, timeout=TIMEOUT_S, verify=self.verify
         )
         assert response.status_code == 200, (
             f"{self.url} answered {response.status_code}: {response.text[:300]}"

@@ -7,6 +7,7 @@ starts it when it is not running). A target file looks like:
     trino: {host: trino.wharf.localhost, port: 443, scheme: https, user: admin}
     auth: {user: admin, password: ...}          # the gateway's login, if any
     marquez_url: https://marquez.wharf.localhost  # optional
+    superset_url: https://superset.wharf.localhost  # optional: behind the gateway's login
     superset: {url: ..., user: admin, password: ...}  # optional: Superset and its own login
     kubeconfig: ~/.kube/config                  # optional: enables the Kubernetes checks
     namespace: wharf
@@ -39,6 +40,7 @@ class Target:
     auth: tuple[str, str] | None = None
     marquez_url: str | None = None
     superset: tuple[str, str, str] | None = None  # (url, user, password)
+    superset_url: str | None = None  # behind the gateway's login (its own login in a Secret)
     kubeconfig: Path | None = None
     namespace: str = "wharf"
     verify_tls: bool | str = True  # or the path of a CA bundle
@@ -59,6 +61,7 @@ def from_file(path: Path) -> Target:
         trino=raw["trino"],
         auth=(auth["user"], auth["password"]) if auth else None,
         marquez_url=raw.get("marquez_url"),
+        superset_url=raw.get("superset_url"),
         superset=(raw["superset"]["url"], raw["superset"]["user"], raw["superset"]["password"])
         if raw.get("superset")
         else None,

@@ -74,20 +74,3 @@ def test_marquez_has_the_run_and_its_datasets(finished_run: str, target: Target)
         time.sleep(5)
     outputs = [dataset["name"] for dataset in get("")["outputs"]]
     assert ".".join(ASSET_KEY["path"]) in outputs, f"the job's outputs in Marquez are {outputs}"
-
-
-def test_superset_is_healthy_and_answers_a_charts_data(data_plane: Target) -> None:
-    if not data_plane.superset:
-        pytest.skip("this target names no Superset")
-    import requests
-
-    from wharf_infra.contract.superset_api import SupersetClient
-
-    url, user, password = data_plane.superset
-    health = requests.get(f"{url}/health", timeout=30, verify=data_plane.verify_tls)
-    assert health.status_code == 200 and health.text == "OK", health.text
-    client = SupersetClient(url, user, password)
-    charts = client.get("/api/v1/chart/", q="(columns:!(id,slice_name),page_size:100)")["result"]
-    chart = next(c for c in charts if c["slice_name"] == "Daily summary")
-    (result,) = client.get(f"/api/v1/chart/{chart['id']}/data/", format="json", type="full")["result"]
-    assert result["colnames"][:2] == ["city", "obs_date"], result["colnames"]

@@ -18,8 +18,6 @@ from wharf_infra.core.paths import PLATFORM_PROGRAM
 from wharf_infra.local.resolution import GATEWAY_ADDRESS
 from wharf_infra.local.state import PRIVATE_FILE, ClusterState
 
-SMOKE_USER = "smoke"
-
 
 def secret_data(state: ClusterState, namespace: str, name: str) -> dict[str, str]:
     """A Secret's keys, decoded; empty while the Secret does not exist yet."""
@@ -58,9 +56,11 @@ def smoke_target(state: ClusterState, urls: dict[str, str], user: str, password:
     config = state.platform
     return {
         "dagster_url": urls["dagster"],
-        "trino": {"host": config.host("trino"), "port": HTTPS_PORT, "scheme": "https", "user": SMOKE_USER},
+        # Trino's client sends its user as the basic-auth name too: the gateway's login user.
+        "trino": {"host": config.host("trino"), "port": HTTPS_PORT, "scheme": "https", "user": user},
         "auth": {"user": user, "password": password},
         "marquez_url": urls["marquez"],
+        "superset_url": urls["superset"],
         "kubeconfig": str(state.kubeconfig),
         "namespace": config.namespace,
         "verify_tls": str(state.ca_certificate),
