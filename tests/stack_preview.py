@@ -29,7 +29,8 @@ def pulumi(state: ClusterState, *args: str, config: Path | None = None) -> subpr
 
 def changes_of_one_more_concurrent_run(state: ClusterState, scratch: Path) -> set[tuple[str, str]]:
     """(operation, resource name) of each change `pulumi preview` plans when the stack config allows
-    Dagster one more concurrent run (only the Dagster release should change)."""
+    Dagster one more concurrent run (only the Dagster release should change). Reads (kind's
+    platform reads the cluster stack's outputs) change nothing."""
     config = yaml.safe_load(state.config_file(PLATFORM_PROGRAM).read_text())
     config["config"]["wharf-platform:platform"]["dagster"]["maxConcurrentRuns"] += 1
     changed = scratch / "Pulumi.local.yaml"
@@ -37,4 +38,6 @@ def changes_of_one_more_concurrent_run(state: ClusterState, scratch: Path) -> se
     preview = pulumi(state, "preview", "--json", config=changed)
     assert preview.returncode == 0, preview.stderr[-2000:]
     steps = json.loads(preview.stdout)["steps"]
-    return {(step["op"], step["urn"].rsplit("::", 1)[-1]) for step in steps if step["op"] != "same"}
+    return {
+        (step["op"], step["urn"].rsplit("::", 1)[-1]) for step in steps if step["op"] not in ("same", "read")
+    }

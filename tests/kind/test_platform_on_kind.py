@@ -72,9 +72,14 @@ def _phases(output: str) -> list[tuple[str, int]]:
     return timed
 
 
-def _report(what: str, lines: list[str]) -> None:
-    text = "\n".join(f"    {line}" for line in lines)
-    sys.stderr.write(f"\n  kind: {what}\n{text}\n")
+def _report(config: pytest.Config, what: str, lines: list[str]) -> None:
+    """A figure, written to the terminal as it is measured (not captured, passed or failed)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    text = "\n".join([f"\n  kind: {what}", *(f"    {line}" for line in lines)])
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(text)
 
 
 class Kind:
@@ -115,7 +120,7 @@ def _node_peak_memory(container: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def kind() -> Iterator[Kind]:
+def kind(request: pytest.FixtureRequest) -> Iterator[Kind]:
     started = engine_or_skip()
     if upstream_dir() is None:
         reason = "no $WHARF_UPSTREAM_DIR: the charts and kind's sources come from it"
@@ -125,12 +130,12 @@ def kind() -> Iterator[Kind]:
     state = ClusterState.default("kind")
     try:
         output = _local("up", UP_TIMEOUT_S)
-        _report("make cluster, per phase (s)", [f"{s:>5}  {t}" for t, s in _phases(output)])
+        _report(request.config, "make cluster, per phase (s)", [f"{s:>5}  {t}" for t, s in _phases(output)])
         yield Kind(state)
-        _report("the node's peak memory", [_node_peak_memory(Kind(state).node_container())])
+        _report(request.config, "the node's peak memory", [_node_peak_memory(Kind(state).node_container())])
     finally:
         output = _local("down", 1800)
-        _report("make destroy, per phase (s)", [f"{s:>5}  {t}" for t, s in _phases(output)])
+        _report(request.config, "make destroy, per phase (s)", [f"{s:>5}  {t}" for t, s in _phases(output)])
         restarted = ensure_engine()  # `make destroy` stops an engine wharf started: look, then stop it
         left = _left_behind(state)
         if started or restarted:
@@ -154,7 +159,7 @@ def _left_behind(state: ClusterState) -> list[str]:
     return left
 
 
-def test_make_smoke_passes_with_nothing_skipped(kind: Kind) -> None:
+def test_make_smoke_passes_with_nothing_skipped(kind: Kind, request: pytest.FixtureRequest) -> None:
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-m", "smoke", "-rs", "-p", "no:cacheprovider", "tests/smoke"],
@@ -165,7 +170,11 @@ def test_make_smoke_passes_with_nothing_skipped(kind: Kind) -> None:
         timeout=SMOKE_TIMEOUT_S,
         check=False,
     )
-    _report("make smoke", [f"{time.monotonic() - started:.0f} s", result.stdout.strip().splitlines()[-1]])
+    _report(
+        request.config,
+        "make smoke",
+        [f"{time.monotonic() - started:.0f} s", result.stdout.strip().splitlines()[-1]],
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
     assert "skipped" not in summary and "passed" in summary, result.stdout[-4000:]

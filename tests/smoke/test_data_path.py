@@ -77,11 +77,21 @@ def landed_batch(landing: Any) -> str:
     return batch
 
 
-def _count(trino: TrinoResource, table: str, batch: str) -> int:
+def _batch_rows(trino: TrinoResource, sql: str, batch: str) -> list[tuple[Any, ...]]:
+    """`sql`'s rows for `batch` (its one parameter); none while its table does not exist yet, as
+    on a fresh platform before the first ingest or dbt build."""
+    from trino.exceptions import TrinoUserError
+
     try:
-        ((rows,),) = trino.query(f"select count(*) from {table} where batch_id = ?", (batch,))
-    except Exception:  # the table may not exist yet on a fresh platform
-        return 0
+        return trino.query(sql, (batch,))
+    except TrinoUserError as error:
+        if error.error_name in ("TABLE_NOT_FOUND", "SCHEMA_NOT_FOUND"):
+            return []
+        raise
+
+
+def _count(trino: TrinoResource, table: str, batch: str) -> int:
+    ((rows,),) = _batch_rows(trino, f"select count(*) from {table} where batch_id = ?", batch) or [(0,)]
     return int(rows)
 
 
@@ -94,7 +104,7 @@ def ingested_rows(landed_batch: str, trino: TrinoResource) -> int:
 def modelled_readings(landed_batch: str, ingested_rows: int, trino: TrinoResource) -> int:
     ((readings,),) = _eventually(
         f"{landed_batch} in {MART} (dbt, launched by the daemon's automation)",
-        lambda: trino.query(f"select readings from {MART} where batch_id = ?", (landed_batch,)),
+        lambda: _batch_rows(trino, f"select readings from {MART} where batch_id = ?", landed_batch),
         MODELS_WAIT_S,
     )
     return int(readings)
