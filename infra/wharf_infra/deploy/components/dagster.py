@@ -18,6 +18,7 @@ from wharf_infra.contract.artefacts import COMPUTE_LOG_MANAGER, RUN_COORDINATOR,
 from wharf_infra.core.image_tags import Images, content_tag, image_name
 from wharf_infra.core.registry import CodeLocation
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
+from wharf_infra.deploy.components.postgres import DAGSTER_PASSWORD_KEY
 from wharf_infra.deploy.components.release import Charts, helm_release
 from wharf_infra.deploy.components.security import container_security, pod_security
 from wharf_infra.deploy.helm_values import chart_values, deep_merge
@@ -226,7 +227,7 @@ def migrate_job_spec(values: dict[str, Any], args: DagsterArgs) -> dict[str, Any
                                 "valueFrom": {
                                     "secretKeyRef": {
                                         "name": args.database_password_secret,
-                                        "key": "postgresql-password",
+                                        "key": DAGSTER_PASSWORD_KEY,
                                     }
                                 },
                             }

@@ -18,6 +18,7 @@ from wharf_infra.deploy.components.webhook_ready import webhook_ready
 from wharf_infra.deploy.labels import metadata
 
 WEBHOOK_SERVICE = "cnpg-webhook-service"  # the chart's `service.name`
+DAGSTER_PASSWORD_KEY = "postgresql-password"  # the key the Dagster chart reads its password from
 OWNERS = {database.name: database.owner for database in DATABASES}
 NAMES = tuple(OWNERS)
 
@@ -77,7 +78,7 @@ class Postgres(pulumi.ComponentResource):
             self.dagster_password_secret,
             args.namespace,
             "database",
-            {"postgresql-password": passwords["dagster"]},
+            {DAGSTER_PASSWORD_KEY: passwords["dagster"]},
             child,
         )
 
