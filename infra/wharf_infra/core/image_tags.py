@@ -110,9 +110,8 @@ def hashed_content(file: Path) -> bytes:
         return file.read_bytes()
     data = tomllib.loads(file.read_text())
     kept = {table: data[table] for table in INSTALL_TABLES if table in data}
-    kept["tool"] = {
-        tool: data.get("tool", {})[tool] for tool in INSTALL_TOOLS if tool in data.get("tool", {})
-    }
+    tools = data.get("tool", {})
+    kept["tool"] = {tool: tools[tool] for tool in INSTALL_TOOLS if tool in tools}
     return json.dumps(kept, sort_keys=True).encode()
 
 
