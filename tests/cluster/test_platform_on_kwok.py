@@ -13,13 +13,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cluster_objects import ClusterObjects, dagster_rights_beyond_its_namespace, stored_workload_violations
 from run_launch import launch_run
 from stack_preview import changes_of_one_more_concurrent_run, pulumi
 
-from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.core.paths import PLATFORM_PROGRAM, REPO_ROOT, upstream_dir
 from wharf_infra.core.registry import load_registry
 from wharf_infra.deploy.components.dagster import RUN_JOB_TTL_SECONDS
@@ -27,45 +26,13 @@ from wharf_infra.deploy.labels import PART_OF
 from wharf_infra.local.kwok.control_plane import ControlPlane
 from wharf_infra.local.kwok_plan import destroy_steps
 from wharf_infra.local.state import ClusterState, stack_file
-from wharf_infra.verify.policy import (
-    image_violations,
-    pinned_images,
-    privilege_violations,
-    resource_violations,
-)
+from wharf_infra.verify.policy import privilege_violations, resource_violations
 
 UP_TIMEOUT_S = 3600  # cold: the toolchain builds first (about 30 min of CPU on 2 cores)
-WORKLOAD_KINDS = "deployments,statefulsets,daemonsets,jobs,cronjobs"
-
-
-class Cluster:
-    def __init__(self, state: ClusterState) -> None:
-        self.state = state
-        self.namespace = state.platform.namespace
-        self.namespaces = (self.namespace, OPERATOR_NAMESPACE, CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE)
-
-    def get(self, *args: str) -> Any:
-        return self.state.cluster_json("kubectl", "get", *args)
-
-    def items(self, kinds: str) -> list[dict[str, Any]]:
-        listed = self.get(kinds, "--all-namespaces")["items"]
-        return [o for o in listed if o["metadata"].get("namespace") in self.namespaces]
-
-    def can(self, service_account: str, verb: str, resource: str, namespace: str | None) -> bool:
-        where = ["--namespace", namespace] if namespace else ["--all-namespaces"]
-        who = f"system:serviceaccount:{self.namespace}:{service_account}"
-        answer = subprocess.run(
-            ["kubectl", "auth", "can-i", verb, resource, "--as", who, *where],
-            env={**os.environ, **self.state.env()},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return answer.stdout.strip() == "yes"
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster() -> Iterator[ClusterObjects]:
     reasons = []
     if upstream_dir() is None:
         reasons.append("no $WHARF_UPSTREAM_DIR (the charts are installed from its charts/ folder)")
@@ -85,7 +52,7 @@ def cluster() -> Iterator[Cluster]:
     )
     # The passphrase's salt went into the target's own config file, not into git's.
     assert stack_file(PLATFORM_PROGRAM).read_bytes() == tracked
-    yield Cluster(state)
+    yield ClusterObjects(state)
     for step in destroy_steps(state)[1:]:  # the control plane stops even when a test failed
         step.run(state.env())
     assert not any(ControlPlane(state.root).running().values())
@@ -93,20 +60,11 @@ def cluster() -> Iterator[Cluster]:
     assert not left, f"the control plane's stop left processes running: {left}"
 
 
-def test_every_stored_workload_meets_the_policy(cluster: Cluster) -> None:
-    workloads = cluster.items(WORKLOAD_KINDS)
-    kinds = {o["kind"] for o in workloads}
-    assert {"Deployment", "StatefulSet"} <= kinds, kinds
-    pinned = pinned_images()
-    violations = [
-        v
-        for obj in workloads
-        for v in (*resource_violations(obj), *privilege_violations(obj), *image_violations(obj, pinned))
-    ]
-    assert violations == []
+def test_every_stored_workload_meets_the_policy(cluster: ClusterObjects) -> None:
+    assert stored_workload_violations(cluster) == []
 
 
-def test_trino_and_nessie_run_the_pinned_images(cluster: Cluster) -> None:
+def test_trino_and_nessie_run_the_pinned_images(cluster: ClusterObjects) -> None:
     """The images the `local` stack chooses (`images: built`: wharf's, by content tag)."""
     images = {
         c["image"] for o in cluster.items("deployments") for c in o["spec"]["template"]["spec"]["containers"]
@@ -119,7 +77,7 @@ def test_trino_and_nessie_run_the_pinned_images(cluster: Cluster) -> None:
     assert source.reference("nessie") in images
 
 
-def test_namespaces_enforce_restricted_and_every_pod_was_admitted(cluster: Cluster) -> None:
+def test_namespaces_enforce_restricted_and_every_pod_was_admitted(cluster: ClusterObjects) -> None:
     for namespace in cluster.namespaces:
         labels = cluster.get("namespace", namespace)["metadata"].get("labels", {})
         assert labels.get("pod-security.kubernetes.io/enforce") == "restricted", namespace
@@ -135,37 +93,14 @@ def test_namespaces_enforce_restricted_and_every_pod_was_admitted(cluster: Clust
     assert unscheduled == []
 
 
-def _service_accounts(cluster: Cluster) -> dict[str, str]:
-    """Service account of each Dagster Deployment, by its chart component."""
-    return {
-        d["metadata"].get("labels", {}).get("component", d["metadata"]["name"]): d["spec"]["template"][
-            "spec"
-        ].get("serviceAccountName", "default")
-        for d in cluster.items("deployments")
-        if d["metadata"]["namespace"] == cluster.namespace and "dagster" in d["metadata"]["name"]
-    }
-
-
-def test_dagster_launches_runs_in_its_namespace_and_nothing_cluster_wide(cluster: Cluster) -> None:
-    accounts = _service_accounts(cluster)
-    launchers = {accounts["dagster-daemon"], accounts["dagster-webserver"]}
-    for account in launchers:
-        for verb in ("create", "watch", "delete"):
-            assert cluster.can(account, verb, "jobs.batch", cluster.namespace), (account, verb)
-        assert cluster.can(account, "watch", "pods", cluster.namespace), account
-        assert not cluster.can(account, "create", "jobs.batch", "kube-system"), account
-        assert not cluster.can(account, "list", "nodes", None), account
-        assert not cluster.can(account, "create", "namespaces", None), account
-        assert not cluster.can(account, "get", "secrets", "kube-system"), account
-    user_code = {a for component, a in accounts.items() if component == "user-deployments"} - launchers
-    assert user_code, accounts
-    for account in user_code:
-        assert not cluster.can(account, "create", "jobs.batch", cluster.namespace), account
-        assert not cluster.can(account, "create", "pods", cluster.namespace), account
+def test_dagster_launches_runs_in_its_namespace_and_nothing_cluster_wide(
+    cluster: ClusterObjects,
+) -> None:
+    assert dagster_rights_beyond_its_namespace(cluster) == []
 
 
 def test_the_k8s_run_launcher_as_the_chart_configures_it_launches_an_admitted_run_job(
-    cluster: Cluster,
+    cluster: ClusterObjects,
 ) -> None:
     weather = next(loc for loc in load_registry() if loc.name == "weather")
     launched = launch_run(
@@ -193,18 +128,20 @@ def test_the_k8s_run_launcher_as_the_chart_configures_it_launches_an_admitted_ru
     assert pods["items"], "the run's pod was not admitted"
 
 
-def test_a_second_run_changes_nothing(cluster: Cluster) -> None:
+def test_a_second_run_changes_nothing(cluster: ClusterObjects) -> None:
     preview = pulumi(cluster.state, "preview", "--expect-no-changes", "--diff")
     assert preview.returncode == 0, preview.stdout[-4000:] + preview.stderr[-2000:]
 
 
-def test_a_changed_setting_previews_as_exactly_the_expected_diff(cluster: Cluster, tmp_path: Path) -> None:
+def test_a_changed_setting_previews_as_exactly_the_expected_diff(
+    cluster: ClusterObjects, tmp_path: Path
+) -> None:
     """One more concurrent run in the stack config changes the Dagster release and nothing else."""
     changes = changes_of_one_more_concurrent_run(cluster.state, tmp_path)
     assert changes == {("update", "dagster")}, changes
 
 
-def test_the_smoke_suites_kubernetes_checks_pass_on_this_target(cluster: Cluster) -> None:
+def test_the_smoke_suites_kubernetes_checks_pass_on_this_target(cluster: ClusterObjects) -> None:
     """`make smoke` after `make cluster TARGET=kwok`, its Kubernetes checks only (the data path is
     the native stack's, which the integration and smoke tiers run)."""
     result = subprocess.run(
@@ -231,7 +168,7 @@ def test_the_smoke_suites_kubernetes_checks_pass_on_this_target(cluster: Cluster
     assert "kwok simulates containers: no Traefik pod serves the gateway" in result.stdout
 
 
-def test_destroy_leaves_no_wharf_object_custom_resource_or_namespace(cluster: Cluster) -> None:
+def test_destroy_leaves_no_wharf_object_custom_resource_or_namespace(cluster: ClusterObjects) -> None:
     custom_kinds = [
         f"{c['spec']['names']['plural']}.{c['spec']['group']}"
         for c in cluster.get("customresourcedefinitions")["items"]

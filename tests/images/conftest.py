@@ -7,12 +7,12 @@ container and network the tier makes carries one label and is removed at the end
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from container_engine import engine_or_skip
-from docker_box import LABEL, Containers, docker, remove_labelled
+from data_services import DataServices, start_data_services
+from docker_box import Containers, private_network, remove_labelled
 
 from wharf_infra.build import images
 from wharf_infra.build.docker_engine import stop_engine
@@ -32,12 +32,13 @@ def built() -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def containers(built: dict[str, str]) -> Iterator[Containers]:
-    network = f"wharf-images-{uuid.uuid4().hex[:8]}"
-    docker("network", "create", "--label", LABEL, network)
-    box = Containers(network)
-    try:
+    """A private network of the test's own."""
+    with private_network() as box:
         yield box
-    finally:
-        if box.started:
-            docker("rm", "-f", *box.started, check=False)
-        docker("network", "rm", network, check=False)
+
+
+@pytest.fixture(scope="session")
+def data_services(built: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataServices]:
+    """The data services, started once; tests add databases and tables of their own names."""
+    with private_network() as box:
+        yield start_data_services(box, built, tmp_path_factory.mktemp("data-services"))

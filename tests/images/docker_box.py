@@ -7,7 +7,9 @@ import json
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +90,20 @@ class Containers:
             assert state["Running"], f"{name} exited ({state['ExitCode']}):\n{self.logs(name)}"
             assert time.monotonic() < deadline, f"{name} not ready after {timeout:.0f} s:\n{self.logs(name)}"
             time.sleep(2)
+
+
+@contextmanager
+def private_network() -> Iterator[Containers]:
+    """A labelled network; the containers started on it are removed with it."""
+    network = f"wharf-images-{uuid.uuid4().hex[:8]}"
+    docker("network", "create", "--label", LABEL, network)
+    box = Containers(network)
+    try:
+        yield box
+    finally:
+        if box.started:
+            docker("rm", "-f", *box.started, check=False)
+        docker("network", "rm", network, check=False)
 
 
 def http_ok(url: str) -> bool:

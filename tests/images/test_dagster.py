@@ -3,6 +3,7 @@ command the Dagster chart runs, and the webserver image loads them all, as in th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 from dagster._grpc.client import DagsterGrpcClient
 from dagster._grpc.types import ListRepositoriesResponse
 from dagster._serdes import deserialize_value
-from docker_box import Containers, docker, docker_ok, http_json, http_ok
+from docker_box import Containers, docker, docker_ok, http_json, http_ok, private_network
 
 from wharf_infra.core.registry import CodeLocation, load_registry
 
@@ -31,13 +32,21 @@ def start_code_server(box: Containers, image: str, location: CodeLocation) -> No
     box.wait(location.name, lambda: docker_ok(*health))
 
 
+@pytest.fixture(scope="module")
+def code_servers(built: dict[str, str]) -> Iterator[Containers]:
+    """Every location's code server, started once for the module."""
+    with private_network() as box:
+        for location in load_registry():
+            start_code_server(box, built[location.name], location)
+        yield box
+
+
 @pytest.mark.parametrize("location", load_registry(), ids=lambda loc: loc.name)
 def test_code_location_image_serves_its_repository(
-    location: CodeLocation, built: dict[str, str], containers: Containers
+    location: CodeLocation, built: dict[str, str], code_servers: Containers
 ) -> None:
     image = built[location.name]
-    start_code_server(containers, image, location)
-    client = DagsterGrpcClient(port=containers.port(location.name, location.port), host="127.0.0.1")
+    client = DagsterGrpcClient(port=code_servers.port(location.name, location.port), host="127.0.0.1")
     repositories = deserialize_value(client.list_repositories(), ListRepositoriesResponse)
     assert [s.repository_name for s in repositories.repository_symbols] == ["__repository__"]
     # Only this location's packages are installed, and it runs as the chart's user.
@@ -55,11 +64,10 @@ def test_code_location_image_serves_its_repository(
 
 
 def test_webserver_image_loads_every_location(
-    built: dict[str, str], containers: Containers, tmp_path: Path
+    built: dict[str, str], code_servers: Containers, tmp_path: Path
 ) -> None:
     locations = load_registry()
-    for location in locations:
-        start_code_server(containers, built[location.name], location)
+    containers = code_servers
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "workspace.yaml").write_text(

@@ -4,47 +4,32 @@ root where the pod has one, writable paths as mounted volumes) and asked whether
 from __future__ import annotations
 
 import json
-import secrets
 import urllib.request
-from pathlib import Path
 
 import boto3
 import botocore.exceptions
 import pytest
-import yaml
-from docker_box import (
-    ENDPOINTS,
-    Containers,
-    docker,
-    docker_ok,
-    http_json,
-    http_ok,
-    start_minio,
-    start_postgres,
-    trino_etc,
-    trino_query,
-)
+from data_services import DataServices
+from docker_box import Containers, docker, docker_ok, http_json, http_ok, trino_query
 
-from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
-from wharf_infra.contract.facts import LANDING_BUCKET, MINIO_REGION, MINIO_ROOT_USER, S3_SERVICES, WAREHOUSE
+from wharf_infra.contract.facts import LANDING_BUCKET, MINIO_REGION, WAREHOUSE
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import locked_version, versions
-from wharf_infra.deploy.components.minio import setup_script
 
 
-def test_postgres_accepts_a_connection_after_initdb(built: dict[str, str], containers: Containers) -> None:
-    password = secrets.token_hex(12)
-    start_postgres(containers, built["postgres"], password)
+def test_postgres_accepts_a_connection_after_initdb(
+    built: dict[str, str], data_services: DataServices
+) -> None:
     # A client in another container, as the Dagster chart's wait does (its uid, the same image).
     out = docker(
         "run",
         "--rm",
         "--network",
-        containers.network,
+        data_services.box.network,
         "--user",
         "10001",
         "--env",
-        f"PGPASSWORD={password}",
+        f"PGPASSWORD={data_services.postgres_password}",
         built["postgres"],
         "psql",
         "-h",
@@ -69,78 +54,29 @@ def test_postgres_accepts_a_connection_after_initdb(built: dict[str, str], conta
     assert docker("run", "--rm", "--entrypoint", "id", built["postgres"], "-u") == "26"
 
 
-def test_minio_answers_its_health_endpoint(built: dict[str, str], containers: Containers) -> None:
-    start_minio(containers, built["minio"], secrets.token_hex(12))
+def test_minio_answers_its_health_endpoint(data_services: DataServices) -> None:
+    assert http_ok(f"{data_services.minio_endpoint}/minio/health/live")
 
 
-def test_nessie_answers_its_api_and_health(built: dict[str, str], containers: Containers) -> None:
-    containers.run(
-        built["nessie"],
-        name="nessie",
-        user="10000:10001",
-        read_only=True,
-        tmpfs=("/tmp:uid=10000",),
-        ports=(19120, 9000),
-    )
-    api, management = containers.port("nessie", 19120), containers.port("nessie", 9000)
-    containers.wait("nessie", lambda: http_ok(f"http://127.0.0.1:{management}/q/health/ready"))
-    config = http_json(f"http://127.0.0.1:{api}/api/v2/config")
+def test_nessie_answers_its_api_and_health(data_services: DataServices) -> None:
+    box = data_services.box
+    assert http_ok(f"http://127.0.0.1:{box.port('nessie', 9000)}/q/health/ready")
+    config = http_json(f"http://127.0.0.1:{box.port('nessie', 19120)}/api/v2/config")
     assert isinstance(config, dict) and config["defaultBranch"] == "main"
 
 
-def test_trino_is_healthy_and_runs_a_query(
-    built: dict[str, str], containers: Containers, tmp_path: Path
-) -> None:
-    etc = trino_etc(tmp_path / "etc")
-    containers.run(
-        built["trino"], name="trino", user="1000:1000", volumes=(f"{etc}:/etc/trino:ro",), ports=(8080,)
-    )
-    port = containers.port("trino", 8080)
+def test_trino_is_healthy_and_runs_a_query(data_services: DataServices) -> None:
     # The chart's startup and readiness probe.
-    containers.wait("trino", lambda: docker_ok("exec", "trino", "/usr/lib/trino/bin/health-check"))
-    rows = trino_query(port, "SELECT 1 + 1")
-    assert rows == [[2]]
+    assert docker_ok("exec", "trino", "/usr/lib/trino/bin/health-check")
+    assert trino_query(data_services.box.port("trino", 8080), "SELECT 1 + 1") == [[2]]
 
 
-def test_marquez_and_its_web_ui_answer_on_a_migrated_database(
-    built: dict[str, str], containers: Containers, tmp_path: Path
-) -> None:
-    password = secrets.token_hex(12)
-    start_postgres(containers, built["postgres"], password)
-    docker("exec", "postgres", "psql", "-h", "/run", "-U", "postgres", "-c", "CREATE DATABASE marquez")
-    config = tmp_path / "marquez"
-    config.mkdir()
-    (config / "config.yml").write_text(yaml.safe_dump(marquez_config(ENDPOINTS, 5000, 5001)))
-    config.chmod(0o755)
-    containers.run(
-        built["marquez"],
-        name="marquez",
-        user="10001:10001",
-        read_only=True,
-        tmpfs=("/tmp:uid=10001",),
-        env={
-            "MARQUEZ_CONFIG": "/etc/marquez/config.yml",
-            MARQUEZ_DATABASE_ENV[0]: "postgres",
-            MARQUEZ_DATABASE_ENV[1]: password,
-        },
-        volumes=(f"{config}:/etc/marquez:ro",),
-        ports=(5000, 5001),
-    )
-    admin, api = containers.port("marquez", 5001), containers.port("marquez", 5000)
-    containers.wait("marquez", lambda: http_ok(f"http://127.0.0.1:{admin}/healthcheck"))
-    namespaces = http_json(f"http://127.0.0.1:{api}/api/v1/namespaces")
+def test_marquez_and_its_web_ui_answer_on_a_migrated_database(data_services: DataServices) -> None:
+    box = data_services.box
+    assert http_ok(f"http://127.0.0.1:{box.port('marquez', 5001)}/healthcheck")
+    namespaces = http_json(f"http://127.0.0.1:{box.port('marquez', 5000)}/api/v1/namespaces")
     assert isinstance(namespaces, dict) and "namespaces" in namespaces
-    # The web UI, as the component runs it: the built UI, and the API forwarded to Marquez.
-    containers.run(
-        built["marquez-web"],
-        name="marquez-web",
-        user="10001:10001",
-        tmpfs=("/tmp:uid=10001",),
-        env={"MARQUEZ_HOST": "marquez", "MARQUEZ_PORT": "5000", "WEB_PORT": "3000"},
-        ports=(3000,),
-    )
-    web = f"http://127.0.0.1:{containers.port('marquez-web', 3000)}"
-    containers.wait("marquez-web", lambda: http_ok(f"{web}/"))
+    web = f"http://127.0.0.1:{box.port('marquez-web', 3000)}"
     with urllib.request.urlopen(f"{web}/", timeout=10) as page:
         assert b"<script" in page.read()
     assert http_json(f"{web}/api/v1/namespaces") == namespaces
@@ -169,12 +105,11 @@ def test_oauth2_proxy_runs_its_pinned_version(built: dict[str, str]) -> None:
     assert versions().image_version("oauth2_proxy") in out
 
 
-def test_busybox_waits_as_the_dagster_chart_does(built: dict[str, str], containers: Containers) -> None:
-    password = secrets.token_hex(12)
-    start_postgres(containers, built["postgres"], password)
+def test_busybox_waits_as_the_dagster_chart_does(built: dict[str, str], data_services: DataServices) -> None:
     # A pod's resolver tries the namespace's search domains first, each answering NXDOMAIN.
     search = [f"--dns-search={domain}" for domain in ("wharf.svc.cluster.local", "svc.cluster.local")]
-    wait = ("run", "--rm", "--network", containers.network, *search, "--user", "10001", built["busybox"])
+    network = data_services.box.network
+    wait = ("run", "--rm", "--network", network, *search, "--user", "10001", built["busybox"])
     wait = (*wait, "sh", "-c")
     assert docker_ok(*wait, "nslookup postgres")
     assert not docker_ok(*wait, "nslookup no-such-service")
@@ -220,24 +155,15 @@ def test_cnpg_operator_runs_its_pinned_version(built: dict[str, str]) -> None:
 
 
 def test_minio_bucket_job_runs_on_the_server_image_and_grants_each_service(
-    built: dict[str, str], containers: Containers
+    data_services: DataServices,
 ) -> None:
-    """The component's setup script (buckets, a policy and a user per service), twice: idempotent."""
-    root_password = secrets.token_hex(12)
-    endpoint = start_minio(containers, built["minio"], root_password)
-    logins = {service: (f"{service}-key", secrets.token_hex(12)) for service in S3_SERVICES}
-    env = {"MINIO_ROOT_USER": MINIO_ROOT_USER, "MINIO_ROOT_PASSWORD": root_password}
-    env |= {"MINIO_HOST": "minio", "MC_CONFIG_DIR": "/tmp/mc"}
-    for service, (key, secret) in logins.items():
-        env |= {f"{service.upper()}_ACCESS_KEY": key, f"{service.upper()}_SECRET_KEY": secret}
-    job = ["run", "--rm", "--network", containers.network, "--user", "1000:1000", "--read-only"]
-    job += ["--tmpfs", "/tmp:uid=1000", *(f"--env={k}={v}" for k, v in env.items())]
-    for _ in range(2):
-        docker(*job, "--entrypoint", "/bin/sh", built["minio"], "-c", setup_script())
-    key, secret = logins["nessie"]
+    """The component's setup script (buckets, a policy and a user per service) run a second time:
+    idempotent, and each service's login reaches its own buckets only."""
+    data_services.bucket_job()
+    key, secret = data_services.s3_logins["nessie"]
     nessie = boto3.client(
         "s3",
-        endpoint_url=endpoint,
+        endpoint_url=data_services.minio_endpoint,
         region_name=MINIO_REGION,
         aws_access_key_id=key,
         aws_secret_access_key=secret,

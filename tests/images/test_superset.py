@@ -1,21 +1,21 @@
 """wharf's Superset image as the platform runs it: the init container's script on a fresh database in
-the PostgreSQL image, the server as uid 10001 on a read-only root, Trino beside it, then the
-dashboards Job's importer, run twice: both dashboards are there after the first, and the second
-imports nothing."""
+the tier's PostgreSQL, the server as uid 10001 on a read-only root, the tier's Trino (the lake and
+marts catalogs Superset's databases list) beside it, then the dashboards Job's importer, run twice:
+both dashboards are there after the first, and the second imports nothing."""
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
 
-from docker_box import ENDPOINTS, Containers, docker, docker_ok, http_ok, start_postgres, trino_etc
+from data_services import DataServices
+from docker_box import ENDPOINTS, Containers, docker, http_ok
 
 from wharf_infra.contract.dashboards import bundles
 from wharf_infra.contract.superset import (
     ADMIN_ENV,
     DATABASE_PASSWORD_ENV,
     SECRET_KEY_ENV,
-    SUPERSET_CATALOGS,
     initialise_script,
     server_command,
     superset_config,
@@ -31,29 +31,15 @@ def _finished(box: Containers, name: str) -> str:
     return str(box.logs(name))
 
 
-def _start_trino(box: Containers, image: str, folder: Path, password: str) -> None:
-    """Trino with the two catalogs Superset connects to (both on the PostgreSQL container here):
-    importing a database makes Superset list its catalogs and schemas."""
-    catalog = (
-        "connector.name=postgresql\nconnection-url=jdbc:postgresql://postgres:5432/superset\n"
-        f"connection-user=superset\nconnection-password={password}\n"
-    )
-    etc = trino_etc(folder, {name: catalog for name in SUPERSET_CATALOGS})
-    box.run(image, name="trino", user="1000:1000", volumes=(f"{etc}:/etc/trino:ro",))
-    box.wait("trino", lambda: docker_ok("exec", "trino", "/usr/lib/trino/bin/health-check"))
-
-
 def test_superset_initialises_serves_and_imports_the_dashboards_once(
-    built: dict[str, str], containers: Containers, tmp_path: Path
+    built: dict[str, str], data_services: DataServices, tmp_path: Path
 ) -> None:
     database_password, admin_password = secrets.token_hex(12), secrets.token_hex(12)
-    start_postgres(containers, built["postgres"], secrets.token_hex(12))
-    docker(
-        "exec", "postgres", "psql", "-h", "/run", "-U", "postgres",
-        "-c", f"CREATE ROLE superset LOGIN PASSWORD '{database_password}'",
-        "-c", "CREATE DATABASE superset OWNER superset",
-    )  # fmt: skip
-    _start_trino(containers, built["trino"], tmp_path / "trino", database_password)
+    data_services.psql(
+        f"CREATE ROLE superset LOGIN PASSWORD '{database_password}'",
+        "CREATE DATABASE superset OWNER superset",
+    )
+    containers = data_services.box
     config = tmp_path / "config"
     (config / "dashboards").mkdir(parents=True)
     (config / "superset_config.py").write_text(superset_config(ENDPOINTS))

@@ -6,7 +6,6 @@ triggers is green and names it; the next batch's run is green too and reaches th
 """
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -32,20 +31,23 @@ def _batch(batch: str) -> pa.Table:
 
 
 def _land_and_model(batch: str, stack_instance: dg.DagsterInstance) -> dg.DagsterRun:
-    """Upload the batch; return the first models run the daemon created after its ingestion ended."""
+    """Upload the batch; return the first models run the daemon started after its ingestion ended
+    (one created before and still waiting then builds it too)."""
     after = time.time() - 1
     s3_client().put_object(Bucket="landing", Key=landing_key(batch), Body=to_parquet(_batch(batch)))
     ingest = wait_for_runs(stack_instance, [landing_key(batch)], after)[landing_key(batch)]
     assert ingest.status == dg.DagsterRunStatus.SUCCESS
     record = stack_instance.get_run_record_by_id(ingest.run_id)
     assert record is not None and record.end_time is not None
-    ingested = datetime.fromtimestamp(record.end_time, UTC)
+    ingested = record.end_time
 
     def finished_models_run() -> dg.DagsterRun | None:
-        runs = stack_instance.get_run_records(
-            dg.RunsFilter(job_name=bioreactor_models_job.name, created_after=ingested), ascending=True
+        runs = stack_instance.get_run_records(dg.RunsFilter(job_name=bioreactor_models_job.name), limit=20)
+        started = sorted(
+            (r for r in runs if r.start_time is not None and r.start_time >= ingested),
+            key=lambda r: r.start_time or 0,
         )
-        return runs[0].dagster_run if runs and runs[0].dagster_run.is_finished else None
+        return started[0].dagster_run if started and started[0].dagster_run.is_finished else None
 
     run: dg.DagsterRun = eventually(
         f"a models run after {batch} landed", finished_models_run, WAIT_S, every_s=5

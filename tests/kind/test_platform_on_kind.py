@@ -11,7 +11,6 @@ memory is printed.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -19,15 +18,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cluster_objects import ClusterObjects, dagster_rights_beyond_its_namespace, stored_workload_violations
 from container_engine import engine_or_skip
 from stack_preview import changes_of_one_more_concurrent_run
 
 from wharf_infra.build.docker_engine import ensure_engine, stop_engine
 from wharf_infra.contract.endpoints import POSTGRES_SERVICE, TRINO_SERVICE
-from wharf_infra.contract.facts import CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE, OPERATOR_NAMESPACE
 from wharf_infra.core.image_tags import content_tag, image_name
 from wharf_infra.core.paths import REPO_ROOT, upstream_dir
 from wharf_infra.core.registry import load_registry
@@ -86,6 +84,7 @@ class Kind:
     def __init__(self, state: ClusterState) -> None:
         self.state = state
         self.namespace = state.platform.namespace
+        self.objects = ClusterObjects(state)
 
     def kubectl(
         self, *args: str, check: bool = True, timeout: float = 120
@@ -286,20 +285,20 @@ def test_a_code_server_can_reach_the_data_services(kind: Kind, service: str) -> 
 
 
 def test_every_running_pod_meets_pod_security_restricted(kind: Kind) -> None:
-    namespaces = (kind.namespace, OPERATOR_NAMESPACE, CERT_MANAGER_NAMESPACE, GATEWAY_NAMESPACE)
-    listed: dict[str, Any] = json.loads(
-        kind.kubectl("get", "pods", "--all-namespaces", "--output", "json").stdout
-    )
-    running = [
-        pod
-        for pod in listed["items"]
-        if pod["metadata"]["namespace"] in namespaces and pod["status"].get("phase") == "Running"
-    ]
+    running = [pod for pod in kind.objects.items("pods") if pod["status"].get("phase") == "Running"]
     assert len(running) >= 10, [p["metadata"]["name"] for p in running]
     violations = [v for pod in running for v in privilege_violations(pod)]
     assert violations == []
-    for namespace in namespaces:
-        labels = json.loads(kind.kubectl("get", "namespace", namespace, "--output", "json").stdout)[
-            "metadata"
-        ]["labels"]
+    for namespace in kind.objects.namespaces:
+        labels = kind.objects.get("namespace", namespace)["metadata"]["labels"]
         assert labels.get("pod-security.kubernetes.io/enforce") == "restricted", namespace
+    refused = [e["message"] for e in kind.objects.items("events") if e["reason"] == "FailedCreate"]
+    assert refused == []
+
+
+def test_every_stored_workload_meets_the_policy(kind: Kind) -> None:
+    assert stored_workload_violations(kind.objects) == []
+
+
+def test_dagster_launches_runs_in_its_namespace_and_nothing_cluster_wide(kind: Kind) -> None:
+    assert dagster_rights_beyond_its_namespace(kind.objects) == []

@@ -117,6 +117,26 @@ def test_asset_sensor_fires_on_a_bioreactor_materialization(tmp_path: Path) -> N
         assert not quiet.run_requests
 
 
+def test_a_batch_landing_while_a_models_run_waits_joins_that_run(tmp_path: Path) -> None:
+    """A burst of batches queues one models run, not one per batch; once none waits, the next fires."""
+    readings = dg.AssetKey(["lake", "raw", "bioreactor_readings"])
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        waiting = dg.DagsterRun(job_name=bioreactor_models_job.name, status=dg.DagsterRunStatus.NOT_STARTED)
+        instance.add_run(waiting)
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=readings, partition="B-2"))
+        joined = bioreactor_readings_sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=analytics_defs)
+        )
+        assert not joined.run_requests and "B-2" in (joined.skip_message or "")
+
+        instance.report_run_canceled(waiting)
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=readings, partition="B-3"))
+        fired = bioreactor_readings_sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=analytics_defs, cursor=joined.cursor)
+        )
+        assert [r.tags["wharf/trigger_batch"] for r in fired.run_requests or []] == ["B-3"]
+
+
 def test_maintenance_compacts_before_expiring_snapshots() -> None:
     order = [node.name for node in table_maintenance.graph.nodes_in_topological_order]
     assert order == ["list_lake_tables", "compact_tables", "expire_snapshots"]

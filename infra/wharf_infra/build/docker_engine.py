@@ -43,6 +43,13 @@ def engine_ready() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
+def engine_obtainable() -> bool:
+    """Whether `ensure_engine` can give an engine here: one answers, one is installed, or Debian's
+    can be installed."""
+    installed = shutil.which(DOCKERD) is not None and shutil.which("docker") is not None
+    return engine_ready() or installed or debian.can_install()
+
+
 def ensure_engine() -> bool:
     """Make `docker info` answer; return whether this call started the engine (then stop it after)."""
     if engine_ready():

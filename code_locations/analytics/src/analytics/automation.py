@@ -29,17 +29,28 @@ bioreactor_models_job = dg.define_asset_job(
 )
 
 
+WAITING = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED]
+
+
 @dg.asset_sensor(
     asset_key=BIOREACTOR_READINGS,
     job=bioreactor_models_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Rebuilds the bioreactor models after each batch lands in the lake.",
+    description="Rebuilds the bioreactor models after each batch lands in the lake, unless a models "
+    "run is already waiting to start: that one builds from every batch landed before it starts.",
 )
 def bioreactor_readings_sensor(
     context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
-) -> dg.RunRequest:
+) -> dg.RunRequest | dg.SkipReason:
+    """One models run per batch would queue a burst's builds one behind another (one dbt build at a
+    time), each rebuilding what the next rebuilds again; a waiting run already covers the batch."""
     batch = asset_event.dagster_event.partition if asset_event.dagster_event else None
+    waiting = context.instance.get_runs_count(
+        dg.RunsFilter(job_name=bioreactor_models_job.name, statuses=WAITING)
+    )
+    if waiting:
+        return dg.SkipReason(f"batch {batch}: the models run waiting to start builds it")
     return dg.RunRequest(
         run_key=f"bioreactor_readings:{asset_event.run_id}:{batch}", tags={"wharf/trigger_batch": batch or ""}
     )
