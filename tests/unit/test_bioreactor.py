@@ -433,6 +433,18 @@ def test_a_readings_table_made_before_its_properties_gets_them_when_loaded(resou
     assert iceberg.table(BIOREACTOR_READINGS).properties["commit.retry.num-retries"] == "0"
 
 
+def test_the_control_limits_wait_out_a_lake_that_is_still_starting() -> None:
+    """On a fresh kind cluster Nessie answered 5 minutes after the daemon first asked for the table;
+    the run's retries must span more than that."""
+    from bioreactor.assets import bioreactor_control_limits
+
+    policy = bioreactor_control_limits.op.retry_policy
+    assert policy is not None and policy.delay is not None
+    factor = 2 if policy.backoff == dg.Backoff.EXPONENTIAL else 1
+    waited = sum(policy.delay * factor**attempt for attempt in range(policy.max_retries))
+    assert waited >= 10 * 60, waited
+
+
 def test_a_fresh_deployment_makes_the_control_limits_the_marts_read(
     instance: dg.DagsterInstance, resources: dict[str, Any]
 ) -> None:

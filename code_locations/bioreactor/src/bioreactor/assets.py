@@ -130,10 +130,17 @@ LIMITS_WANTED = (
 ) | dg.AutomationCondition.code_version_changed()
 
 
+# The daemon first wants the table as the platform comes up, when the lake may still be starting
+# (on a fresh cluster Nessie waits for its database): retried within the run for about a quarter of
+# an hour, 30 s doubling, rather than failing three runs in two minutes and waiting for a person.
+LAKE_STARTING = dg.RetryPolicy(max_retries=5, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
+
 @dg.asset(
     key=BIOREACTOR_CONTROL_LIMITS.asset_key,
     code_version=LIMITS_VERSION,  # a changed limit makes the table (and the marts) stale
     automation_condition=LIMITS_WANTED,
+    retry_policy=LAKE_STARTING,
     group_name="bioreactor",
     kinds={"iceberg", "python"},
     tags={"layer": "raw"},
