@@ -43,18 +43,21 @@ def engine_ready() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
+def _installed() -> bool:
+    return shutil.which(DOCKERD) is not None and shutil.which("docker") is not None
+
+
 def engine_obtainable() -> bool:
     """Whether `ensure_engine` can give an engine here: one answers, one is installed, or Debian's
     can be installed."""
-    installed = shutil.which(DOCKERD) is not None and shutil.which("docker") is not None
-    return engine_ready() or installed or debian.can_install()
+    return engine_ready() or _installed() or debian.can_install()
 
 
 def ensure_engine() -> bool:
     """Make `docker info` answer; return whether this call started the engine (then stop it after)."""
     if engine_ready():
         return False
-    if shutil.which(DOCKERD) is None or shutil.which("docker") is None:
+    if not _installed():
         if not debian.can_install():
             raise DockerUnavailable(
                 "a running Docker engine is needed and `docker info` failed: install Docker (Docker "
