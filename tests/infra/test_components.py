@@ -110,6 +110,33 @@ def test_nessie_stores_versions_in_postgres_and_the_lake_in_the_object_store(sta
     assert warehouse["location"].startswith("s3://") and warehouse["location"].endswith("lake/")
 
 
+# The servers that open their database as they start and exit if it does not answer (Trino and the
+# code servers hold logins too, but connect only when a query or a run needs them).
+OPEN_THEIR_DATABASE_AT_START = (
+    "nessie",
+    "marquez",
+    "superset",
+    "dagster-dagster-webserver",
+    "dagster-daemon",
+)
+
+
+def test_every_server_that_opens_its_database_at_start_waits_for_it(stack: Rendered) -> None:
+    """Started before its database, such a server exits and falls into the kubelet's back-off."""
+    deployments = {o["metadata"]["name"]: o for o in stack.workloads() if o["kind"] == "Deployment"}
+    for name in OPEN_THEIR_DATABASE_AT_START:
+        pod = deployments[name]["spec"]["template"]["spec"]
+        logins = {
+            v["valueFrom"]["secretKeyRef"]["name"]
+            for c in pod["containers"]
+            for v in c.get("env", [])
+            if "secretKeyRef" in v.get("valueFrom", {})
+        }
+        assert any(login.startswith(("wharf-pg-", "wharf-dagster-postgresql")) for login in logins), name
+        first = " ".join(pod.get("initContainers", [{}])[0].get("command", []))
+        assert "pg_isready" in first and "wharf-pg-rw.wharf.svc" in first, f"{name} starts without waiting"
+
+
 def test_postgres_has_a_database_and_role_per_service(stack: Rendered) -> None:
     cluster = stack.named("Cluster", "wharf-pg")["spec"]
     roles = {r["name"]: r["passwordSecret"]["name"] for r in cluster["managed"]["roles"]}

@@ -16,6 +16,7 @@ import yaml
 from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
 from wharf_infra.contract.endpoints import MARQUEZ_SERVICE, Endpoints
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.database_wait import database_wait
 from wharf_infra.deploy.components.secrets import secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
 from wharf_infra.deploy.labels import labels, metadata, selector
@@ -45,6 +46,7 @@ def _deployment(
     container: dict[str, Any],
     volumes: list[dict[str, Any]],
     opts: pulumi.ResourceOptions,
+    init_containers: tuple[dict[str, Any], ...] = (),
 ) -> k8s.apps.v1.Deployment:
     version = image.rsplit(":", 1)[-1]
     return k8s.apps.v1.Deployment(
@@ -59,6 +61,7 @@ def _deployment(
                     "securityContext": pod_security(),
                     "automountServiceAccountToken": False,
                     "volumes": volumes,
+                    "initContainers": list(init_containers),
                     "containers": [
                         {"name": name, "image": image, "securityContext": container_security(), **container}
                     ],
@@ -125,6 +128,7 @@ class Marquez(pulumi.ComponentResource):
             },
             [{"name": "config", "configMap": {"name": CONFIG_MAP}}, tmp],
             pulumi.ResourceOptions(parent=self, depends_on=[config]),
+            (database_wait(args.images, args.endpoints),),
         )
         _service(API, args.namespace, {"http": API_PORT, "admin": ADMIN_PORT}, child)
         _deployment(

@@ -16,6 +16,7 @@ from wharf_infra.contract.artefacts import NESSIE_S3, S3_KEY_ENV, nessie_setting
 from wharf_infra.contract.endpoints import NESSIE_SERVICE, Endpoints
 from wharf_infra.contract.facts import WAREHOUSE
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.database_wait import database_wait
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
 
@@ -72,6 +73,7 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
         "advancedConfig": {
             key: value for key, value in settings.items() if not key.startswith(WAREHOUSE_KEY)
         },
+        "extraInitContainers": [database_wait(args.images, args.endpoints)],
     }
     if "nessie" in args.store.service_account_annotations:
         values["serviceAccount"] = {

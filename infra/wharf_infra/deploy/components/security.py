@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+WHARF_USER = 10001  # the user wharf's own containers run as, where an image names none
 
-def pod_security(user: int = 10001, group: int = 10001) -> dict[str, Any]:
+
+def pod_security(user: int = WHARF_USER, group: int = WHARF_USER) -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
         "runAsUser": user,

@@ -30,6 +30,7 @@ from wharf_infra.contract.superset import (
 )
 from wharf_infra.contract.superset_api import ADMIN_PASSWORD_ENV, ADMIN_USER_ENV, URL_ENV
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.database_wait import database_wait
 from wharf_infra.deploy.components.namespaces import ISOLATED_LABEL, network_policy_resource
 from wharf_infra.deploy.components.secrets import generated_password, secret, secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
@@ -210,6 +211,7 @@ class Superset(pulumi.ComponentResource):
                     version,
                     _digest(settings_file),
                     initContainers=[
+                        database_wait(args.images, args.endpoints),
                         _container(
                             "initialise",
                             image,
@@ -217,7 +219,7 @@ class Superset(pulumi.ComponentResource):
                             env=env + admin_env,
                             volumeMounts=mounts,
                             resources=resources("250m", "256Mi", "1", "1Gi"),
-                        )
+                        ),
                     ],
                     volumes=volumes,
                 ),
