@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from dataclasses import replace
 
 import boto3
 import botocore.exceptions
 import pytest
 from data_services import DataServices
-from docker_box import Containers, docker, docker_ok, http_json, http_ok, trino_query
+from docker_box import ENDPOINTS, Containers, docker, docker_ok, http_json, http_ok, trino_query
 
 from wharf_infra.contract.facts import LANDING_BUCKET, MINIO_REGION, WAREHOUSE
+from wharf_infra.core.image_tags import Images
 from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import locked_version, versions
+from wharf_infra.deploy.components.database_wait import database_wait
 
 
 def test_postgres_accepts_a_connection_after_initdb(
@@ -52,6 +55,21 @@ def test_postgres_accepts_a_connection_after_initdb(
     )
     assert len(tools.splitlines()) == 7, tools
     assert docker("run", "--rm", "--entrypoint", "id", built["postgres"], "-u") == "26"
+
+
+def test_the_database_wait_ends_once_postgres_answers_and_not_before(
+    built: dict[str, str], data_services: DataServices
+) -> None:
+    """The init container Nessie, Marquez and Superset start behind, as the components write it."""
+    wait = database_wait(Images(source="built"), ENDPOINTS, "nessie")
+    assert wait["image"] == built["postgres"]
+    user = wait["securityContext"]["runAsUser"]
+    run = ("run", "--rm", "--network", data_services.box.network, "--user", f"{user}:{user}", "--read-only")
+    assert docker_ok(*run, wait["image"], "timeout", "60", *wait["command"])
+    nowhere = database_wait(
+        Images(source="built"), replace(ENDPOINTS, postgres_host="no-such-host"), "nessie"
+    )
+    assert not docker_ok(*run, wait["image"], "timeout", "8", *nowhere["command"]), "it gave up waiting"
 
 
 def test_minio_answers_its_health_endpoint(data_services: DataServices) -> None:

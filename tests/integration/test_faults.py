@@ -137,50 +137,6 @@ def _report(capsys: pytest.CaptureFixture[str], what: str, back: float, restarte
         print(f"\n  fault: {what}: recovered {time.monotonic() - back:.0f} s after the restart{also}")
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_a_burst_of_files_survives_a_service_going_away(
-    service: str,
-    control_limits: dg.ExecuteInProcessResult,  # the models runs the burst triggers read them
-    stack_instance: dg.DagsterInstance,
-    resources: dict[str, Any],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    batches = [f"FAULT-{service}-{n}" for n in range(BURST)]
-    corrupt = f"FAULT-{service}-corrupt"
-    keys = [landing_key(b) for b in (*batches, corrupt)]
-    after = datetime.now(UTC)
-    s3 = s3_client()
-    for batch in batches:
-        s3.put_object(
-            Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 3))
-        )
-    s3.put_object(Bucket="landing", Key=landing_key(corrupt), Body=bad_file("corrupt", corrupt, START, 3))
-    _until_started(stack_instance, ingest_job.name, after, "an ingest run of the burst")
-    back, restarted = _outage(service, "bioreactor")
-    eventually(f"the burst leaves bioreactor/ after {service} is back", lambda: not _waiting(keys), RECOVER_S)
-    eventually(
-        f"every run finishes after {service} is back",
-        lambda: _all_finished(stack_instance, ingest_job.name),
-        RECOVER_S,
-    )
-    _report(capsys, f"{service} down {DOWN_S} s mid-burst", back, restarted)
-
-    assert quarantine_reason(corrupt)["reason"] == "corrupt"
-    stored = dict(
-        (batch, (rows, files))
-        for batch, rows, files in resources["trino"].query(
-            "select batch_id, count(*), count(distinct source_sha256) from lake.raw.bioreactor_readings "
-            "where batch_id like ? group by batch_id",
-            (f"FAULT-{service}-%",),
-        )
-    )
-    for batch in batches:  # in the lake once and whole, or quarantined with its reason: never both
-        if batch in stored:
-            assert stored[batch] == (MINUTES, 1), batch
-        else:
-            assert quarantine_reason(batch)["reason"], batch
-
-
 MODELLED_READINGS = (
     "select batch_id, readings from marts.analytics.mart_bioreactor_overview",
     "select batch_id, readings from marts.analytics.fact_bioreactor_batch_stats",
@@ -195,24 +151,89 @@ def _models_unlike_the_raw_readings(resources: dict[str, Any]) -> list[str]:
     return [modelled for modelled in MODELLED_READINGS if set(query(modelled)) != raw]
 
 
+def _land(batch: str, seed: int) -> str:
+    key = landing_key(batch)
+    s3_client().put_object(
+        Bucket="landing", Key=key, Body=to_parquet(batch_table(batch, START, MINUTES, seed))
+    )
+    return key
+
+
+def _land_burst(service: str) -> tuple[list[str], str]:
+    """BURST good batches and a corrupt file, landed at once; their batch ids."""
+    batches = [f"FAULT-{service}-{n}" for n in range(BURST)]
+    corrupt = f"FAULT-{service}-corrupt"
+    for batch in batches:
+        _land(batch, 3)
+    s3_client().put_object(
+        Bucket="landing", Key=landing_key(corrupt), Body=bad_file("corrupt", corrupt, START, 3)
+    )
+    return batches, corrupt
+
+
+def _stored_once_or_quarantined(resources: dict[str, Any], service: str, batches: list[str]) -> None:
+    """Each batch in the lake once and whole, or quarantined with its reason: never both."""
+    stored = dict(
+        (batch, (rows, files))
+        for batch, rows, files in resources["trino"].query(
+            "select batch_id, count(*), count(distinct source_sha256) from lake.raw.bioreactor_readings "
+            "where batch_id like ? group by batch_id",
+            (f"FAULT-{service}-%",),
+        )
+    )
+    for batch in batches:
+        if batch in stored:
+            assert stored[batch] == (MINUTES, 1), batch
+        else:
+            assert quarantine_reason(batch)["reason"], batch
+
+
+def _into_a_models_build(instance: dg.DagsterInstance, service: str) -> None:
+    """Until a models run has been building for a few seconds (dbt has compiled and queries Trino):
+    the one the burst's ingestion triggered, or, if none is left, one a further batch triggers."""
+    job = bioreactor_models_job.name
+    running = dg.RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.STARTED])
+    for attempt in range(3):
+        if not instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=UNFINISHED)):
+            after = datetime.now(UTC)
+            _land(f"FAULT-{service}-dbt-{attempt}", 5)
+            _until_started(instance, job, after, "the models run a further batch triggers")
+        eventually("a models run starts", lambda: instance.get_runs_count(running), RECOVER_S, 0.2)
+        time.sleep(5)
+        if instance.get_runs_count(running):
+            return
+    pytest.fail("no models run was still building 5 s after it started, in three tries")
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_a_dbt_build_survives_a_service_going_away(
+def test_a_burst_and_the_dbt_build_it_triggers_survive_a_service_going_away(
     service: str,
-    control_limits: dg.ExecuteInProcessResult,
+    control_limits: dg.ExecuteInProcessResult,  # the models runs the burst triggers read them
     stack_instance: dg.DagsterInstance,
     instance: dg.DagsterInstance,
     resources: dict[str, Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Two outages of one service: while the burst is being ingested, then while the dbt build
+    that the burst's ingestion triggered runs."""
     from analytics.definitions import defs
 
-    batch = f"FAULT-DBT-{service}"
     after = datetime.now(UTC)
-    s3_client().put_object(
-        Bucket="landing", Key=landing_key(batch), Body=to_parquet(batch_table(batch, START, MINUTES, 5))
+    batches, corrupt = _land_burst(service)
+    keys = [landing_key(b) for b in (*batches, corrupt)]
+    _until_started(stack_instance, ingest_job.name, after, "an ingest run of the burst")
+    back, restarted = _outage(service, "bioreactor")
+    eventually(f"the burst leaves bioreactor/ after {service} is back", lambda: not _waiting(keys), RECOVER_S)
+    eventually(
+        f"every ingest run finishes after {service} is back",
+        lambda: _all_finished(stack_instance, ingest_job.name),
+        RECOVER_S,
     )
-    _until_started(stack_instance, bioreactor_models_job.name, after, "the models run the batch triggers")
-    time.sleep(5)  # into the build: dbt has compiled and queries Trino
+    _report(capsys, f"{service} down {DOWN_S} s mid-burst", back, restarted)
+    assert quarantine_reason(corrupt)["reason"] == "corrupt"
+    _stored_once_or_quarantined(resources, service, batches)
+
+    _into_a_models_build(stack_instance, service)
     back, restarted = _outage(service, "analytics")
     eventually(
         f"every run finishes after {service} is back",

@@ -18,9 +18,7 @@ from pathlib import Path
 
 from wharf_infra.build.docker_engine import DockerUnavailable, ensure_engine, stop_engine
 from wharf_infra.build.toolchain import KIND_TOOLS
-from wharf_infra.core.image_tags import image_name
 from wharf_infra.core.paths import CLUSTER_PROGRAM, PLATFORM_PROGRAM
-from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import versions
 from wharf_infra.local import handoff, prerequisites, readiness, stacks
 from wharf_infra.local.plan import Step
@@ -126,22 +124,10 @@ def _remove_kind_network() -> None:
         subprocess.run(["docker", "network", "rm", KIND_NETWORK], check=True)
 
 
-def _remove_images(registry: str) -> None:
-    for location in load_registry():
-        listed = subprocess.run(
-            ["docker", "image", "ls", "--quiet", image_name(registry, location)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        if ids := sorted(set(listed.stdout.split())):
-            subprocess.run(["docker", "image", "rm", "--force", *ids], check=True)
-
-
 def destroy_steps(state: ClusterState) -> list[Step]:
-    """`make destroy`: both stacks, the kind cluster, the images and the local state, gone."""
+    """`make destroy`: both stacks, the kind cluster and the local state, gone. Images stay in
+    Docker's store as a cache (content-tagged; a build removes the tags it supersedes)."""
     kind_name = state.cluster.name
-    registry = state.platform.image_registry
 
     def if_stack(program: Path, step: Step) -> Step:
         exists = f"if the `{STACK}` stack exists"
@@ -175,7 +161,6 @@ def destroy_steps(state: ClusterState) -> list[Step]:
             f"Remove the `{KIND_NETWORK}` Docker network kind made (only if no container is left on it)",
             action=_remove_kind_network,
         ),
-        Step(f"Remove the code-location images {registry}/wharf-*", action=lambda: _remove_images(registry)),
         Step(
             "Stop the Docker engine if `make cluster` started it (its image store stays, as a cache)",
             action=stop_engine,

@@ -10,15 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from wharf_infra.contract.endpoints import Endpoints
+from wharf_infra.contract.facts import database
 from wharf_infra.core.image_tags import Images
 from wharf_infra.deploy.components.security import WHARF_USER, container_security, resources
 
 NAME = "wait-for-database"
 
 
-def database_wait(images: Images, endpoints: Endpoints) -> dict[str, Any]:
-    """A container running `pg_isready` against the platform's Postgres until it answers."""
-    target = f"-h {endpoints.postgres_host} -p {endpoints.postgres_port}"
+def database_wait(images: Images, endpoints: Endpoints, name: str) -> dict[str, Any]:
+    """A container running `pg_isready` for database `name` and its owner until Postgres answers.
+
+    The role is named because libpq otherwise takes the OS user's name, and the container's user
+    has none: pg_isready then makes no attempt at all ("no attempt"), for ever."""
+    owner = database(name).owner
+    target = f"-h {endpoints.postgres_host} -p {endpoints.postgres_port} -d {name} -U {owner}"
     return {
         "name": NAME,
         "image": images.reference("postgres_client"),

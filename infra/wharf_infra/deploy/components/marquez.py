@@ -128,7 +128,7 @@ class Marquez(pulumi.ComponentResource):
             },
             [{"name": "config", "configMap": {"name": CONFIG_MAP}}, tmp],
             pulumi.ResourceOptions(parent=self, depends_on=[config]),
-            (database_wait(args.images, args.endpoints),),
+            (database_wait(args.images, args.endpoints, "marquez"),),
         )
         _service(API, args.namespace, {"http": API_PORT, "admin": ADMIN_PORT}, child)
         _deployment(

@@ -73,7 +73,7 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
         "advancedConfig": {
             key: value for key, value in settings.items() if not key.startswith(WAREHOUSE_KEY)
         },
-        "extraInitContainers": [database_wait(args.images, args.endpoints)],
+        "extraInitContainers": [database_wait(args.images, args.endpoints, "nessie")],
     }
     if "nessie" in args.store.service_account_annotations:
         values["serviceAccount"] = {

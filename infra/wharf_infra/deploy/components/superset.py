@@ -211,7 +211,7 @@ class Superset(pulumi.ComponentResource):
                     version,
                     _digest(settings_file),
                     initContainers=[
-                        database_wait(args.images, args.endpoints),
+                        database_wait(args.images, args.endpoints, "superset"),
                         _container(
                             "initialise",
                             image,
