@@ -85,6 +85,38 @@ def test_the_cluster_plan_lists_every_step_in_order_and_changes_nothing(tmp_path
     assert [f.read_bytes() for f in STACK_FILES] == before
 
 
+def test_locks_of_ended_pulumi_runs_are_released_and_live_or_foreign_ones_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `make cluster` stopped with Ctrl-C leaves its stack locked; the next run releases it."""
+    monkeypatch.setenv("WHARF_CACHE", str(tmp_path))
+    state = ClusterState.default("kind")
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    holders = {
+        "ended": {"pid": int(ended.stdout), "hostname": socket.gethostname()},
+        "live": {"pid": os.getpid(), "hostname": socket.gethostname()},
+        "foreign": {"pid": int(ended.stdout), "hostname": "another-machine"},
+    }
+    locks = {}
+    for name, holder in holders.items():
+        folder = state.backend / ".pulumi" / "locks" / "organization" / f"wharf-{name}" / "local"
+        folder.mkdir(parents=True)
+        locks[name] = folder / "8b3f.json"
+        locks[name].write_text(
+            json.dumps({**holder, "username": "root", "timestamp": "2026-12-07T15:30:25Z"})
+        )
+        (folder / "8b3f.json.attrs").write_text("{}")
+    state.prepare()
+    assert {name: lock.exists() for name, lock in locks.items()} == {
+        "ended": False,
+        "live": True,
+        "foreign": True,
+    }
+    assert not (locks["ended"].parent / "8b3f.json.attrs").exists()
+
+
 def test_the_destroy_plan_removes_both_stacks_the_cluster_and_the_state(tmp_path: Path) -> None:
     result = _cli("down", "--plan", cache=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -138,6 +138,7 @@ def destroy_steps(state: ClusterState) -> list[Step]:
 
     return [
         _prerequisites("make destroy", DESTROY_TOOLS, state),
+        stacks.release_locks_step(state),
         if_stack(
             CLUSTER_PROGRAM,
             stacks.pulumi_step(

@@ -69,6 +69,7 @@ def destroy_steps(state: ClusterState) -> list[Step]:
         )
 
     return [
+        stacks.release_locks_step(state),
         if_stack(
             stacks.pulumi_step(
                 state,

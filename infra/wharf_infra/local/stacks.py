@@ -83,6 +83,13 @@ def pulumi_step(state: ClusterState, program: Path, title: str, *args: str) -> S
     )
 
 
+def release_locks_step(state: ClusterState) -> Step:
+    return Step(
+        "Release the stack locks of interrupted `pulumi` runs (their process gone)",
+        action=state.release_stale_locks,
+    )
+
+
 def up_steps(state: ClusterState, program: Path, what: str) -> list[Step]:
     """Write `program`'s config, create its stack once, `pulumi up`."""
     if program == PLATFORM_PROGRAM:

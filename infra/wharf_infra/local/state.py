@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -113,12 +114,27 @@ class ClusterState:
         return env
 
     def prepare(self) -> None:
-        """Create the backend folder and the passphrase, once; later runs reuse them."""
+        """Create the backend folder and the passphrase, once; later runs reuse them. Locks left
+        by an interrupted run are released."""
         self.backend.mkdir(parents=True, exist_ok=True)
         self.root.chmod(PRIVATE_DIR)
         if not self.passphrase.exists():
             self.passphrase.touch(mode=PRIVATE_FILE)
             self.passphrase.write_text(secrets.token_urlsafe(32) + "\n")
+        self.release_stale_locks()
+
+    def release_stale_locks(self) -> None:
+        """Remove the stack locks whose `pulumi` process, on this machine, is gone: a `make cluster`
+        stopped with Ctrl-C leaves its lock, and every later `pulumi up` or `destroy` would refuse
+        ("the stack is currently locked"). A lock of a live process or of another host stays."""
+        for lock in sorted((self.backend / ".pulumi" / "locks").glob("**/*.json")):
+            holder = json.loads(lock.read_text())
+            if holder.get("hostname") != socket.gethostname() or _alive(int(holder.get("pid", 0))):
+                continue
+            for path in (lock, lock.with_name(lock.name + ".attrs")):
+                path.unlink(missing_ok=True)
+            stack = f"{lock.parent.parent.name}/{lock.parent.name}"
+            print(f"  released the lock on {stack} of pid {holder['pid']}, which has ended", flush=True)
 
     def pulumi_json(self, program: Path, *args: str, check: bool = True, flag: bool = True) -> Any:
         """`pulumi <args> --json` in `program` against the local backend; None if it fails unchecked.
@@ -157,3 +173,15 @@ class ClusterState:
     def stack_outputs(self, program: Path) -> dict[str, Any]:
         outputs: dict[str, Any] = self.pulumi_json(program, "stack", "output", "--stack", STACK)
         return outputs
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
