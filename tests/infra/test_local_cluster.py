@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from wharf_infra.core.paths import INFRA_DIR, REPO_ROOT, VERSIONS_FILE
 from wharf_infra.local.handoff import simulated_smoke_target, smoke_target
 from wharf_infra.local.readiness import pod_readiness, undeployed_releases
 from wharf_infra.local.resolution import hostnames_resolved_to
-from wharf_infra.local.state import ClusterState
+from wharf_infra.local.state import ClusterState, orphaned_pulumi_plugins
 
 STACK_FILES = [INFRA_DIR / program / "Pulumi.local.yaml" for program in ("cluster", "platform")]
 KIND_NAME = yaml.safe_load(STACK_FILES[0].read_text())["config"]["wharf-cluster:cluster"]["name"]
@@ -108,6 +109,9 @@ def test_locks_of_ended_pulumi_runs_are_released_and_live_or_foreign_ones_kept(
             json.dumps({**holder, "username": "root", "timestamp": "2026-12-07T15:30:25Z"})
         )
         (folder / "8b3f.json.attrs").write_text("{}")
+    # A provider plugin its engine left: adopted by init once the shell that started it has exited.
+    plugin = "pulumi-resource-wharf-orphan"
+    subprocess.run(["sh", "-c", f"(exec -a {plugin} sleep 300 &)"], check=True)
     state.prepare()
     assert {name: lock.exists() for name, lock in locks.items()} == {
         "ended": False,
@@ -115,6 +119,8 @@ def test_locks_of_ended_pulumi_runs_are_released_and_live_or_foreign_ones_kept(
         "foreign": True,
     }
     assert not (locks["ended"].parent / "8b3f.json.attrs").exists()
+    time.sleep(1)
+    assert not [command for _, command in orphaned_pulumi_plugins() if plugin in command]
 
 
 def test_the_destroy_plan_removes_both_stacks_the_cluster_and_the_state(tmp_path: Path) -> None:

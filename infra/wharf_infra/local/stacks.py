@@ -85,7 +85,8 @@ def pulumi_step(state: ClusterState, program: Path, title: str, *args: str) -> S
 
 def release_locks_step(state: ClusterState) -> Step:
     return Step(
-        "Release the stack locks of interrupted `pulumi` runs (their process gone)",
+        "Release the stack locks of interrupted `pulumi` runs (their process gone); stop the plugins "
+        "they left",
         action=state.release_stale_locks,
     )
 

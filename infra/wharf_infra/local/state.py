@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from typing import Any
 
 from wharf_infra.build.toolchain import KIND_TOOLS, KWOK_TOOLS
 from wharf_infra.core.config import ClusterConfig, PlatformConfig, cluster_config, platform_config
-from wharf_infra.core.paths import cache_dir
+from wharf_infra.core.paths import REPO_ROOT, cache_dir
 from wharf_infra.local.kwok import control_plane
 
 STACK = "local"
@@ -124,9 +125,10 @@ class ClusterState:
         self.release_stale_locks()
 
     def release_stale_locks(self) -> None:
-        """Remove the stack locks whose `pulumi` process, on this machine, is gone: a `make cluster`
-        stopped with Ctrl-C leaves its lock, and every later `pulumi up` or `destroy` would refuse
-        ("the stack is currently locked"). A lock of a live process or of another host stays."""
+        """Remove the stack locks whose `pulumi` process, on this machine, is gone, and stop the
+        plugins it left running: a `make cluster` stopped with Ctrl-C leaves its lock, and every
+        later `pulumi up` or `destroy` would refuse ("the stack is currently locked"), and its
+        provider processes keep their memory. A lock of a live process or of another host stays."""
         for lock in sorted((self.backend / ".pulumi" / "locks").glob("**/*.json")):
             holder = json.loads(lock.read_text())
             if holder.get("hostname") != socket.gethostname() or _alive(int(holder.get("pid", 0))):
@@ -135,6 +137,9 @@ class ClusterState:
                 path.unlink(missing_ok=True)
             stack = f"{lock.parent.parent.name}/{lock.parent.name}"
             print(f"  released the lock on {stack} of pid {holder['pid']}, which has ended", flush=True)
+        for pid, command in orphaned_pulumi_plugins():
+            os.kill(pid, signal.SIGTERM)
+            print(f"  stopped {command[:80]} (pid {pid}), left by an ended pulumi run", flush=True)
 
     def pulumi_json(self, program: Path, *args: str, check: bool = True, flag: bool = True) -> Any:
         """`pulumi <args> --json` in `program` against the local backend; None if it fails unchecked.
@@ -185,3 +190,22 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # alive, another user's
         return True
     return True
+
+
+PLUGIN_PREFIXES = ("pulumi-resource-", "pulumi-language-")  # not the engine: only what it starts
+
+
+def orphaned_pulumi_plugins() -> list[tuple[int, str]]:
+    """wharf's Pulumi plugin processes whose engine has ended (adopted by init): (pid, command)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):  # ended meanwhile, or not ours to read
+            continue
+        words = [word.rsplit("/", 1)[-1] for word in command.split()]
+        plugin = any(word.startswith(PLUGIN_PREFIXES) or word == "pulumi.dynamic" for word in words)
+        if parent == 1 and plugin and ("wharf" in command or str(REPO_ROOT) in command):
+            found.append((int(proc.name), command))
+    return found
