@@ -80,15 +80,13 @@ def _to_native(text: str, rendered: Rendered) -> str:
     return text
 
 
-def test_trino_runs_the_rendered_catalogs_and_listener(
-    rendered: dict[str, Rendered], native_dir: Path
-) -> None:
+def test_trino_runs_the_rendered_catalogs(rendered: dict[str, Rendered], native_dir: Path) -> None:
     local = rendered["local"]
     etc = services.Trino()._configure()
-    for file in ("lake.properties", "marts.properties", "event-listener.properties"):
+    for file in ("lake.properties", "marts.properties"):
         cluster = _properties(_to_native(_config_map_with(local, "trino", file), local))
-        subfolder = "catalog/" if file != "event-listener.properties" else ""
-        assert _properties((etc / f"{subfolder}{file}").read_text()) == cluster, file
+        assert _properties((etc / "catalog" / file).read_text()) == cluster, file
+    assert not (etc / "event-listener.properties").exists()
 
 
 def test_nessie_runs_the_rendered_settings(rendered: dict[str, Rendered], native_dir: Path) -> None:
@@ -160,7 +158,6 @@ FACT_HOMES = {
     r'"wharf-pg"': "infra/wharf_infra/contract/endpoints.py",
     r'"dagster", "nessie", "marquez", "marts"': "infra/wharf_infra/contract/facts.py",
     # configuration keys, where they are given a value
-    r'"openlineage-event-listener\.[a-z.-]+":': "infra/wharf_infra/contract/artefacts.py",
     r'"nessie\.version\.store\.type":': "infra/wharf_infra/contract/artefacts.py",
     r'"iceberg\.rest-catalog\.uri":': "infra/wharf_infra/contract/artefacts.py",
 }

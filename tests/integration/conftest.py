@@ -1,7 +1,8 @@
 """Integration-tier fixtures: the native stack, up once per session (or reused), and a clean lake.
 
 A stack this session started is stopped at its end; one that was already running is left running.
-The tier resets the stack's lake (Iceberg tables, marts, landing bucket) before it starts.
+The tier resets the stack's lake (Iceberg tables, marts, landing bucket), its Dagster instance and
+Marquez's lineage before it starts.
 """
 
 import json
@@ -54,6 +55,21 @@ def _reset_lake(trino: object) -> None:
                 client.delete_object(Bucket=bucket, Key=item["Key"])
 
 
+def _reset_lineage() -> None:
+    """Marquez's store emptied (its schema kept): the lineage tests read the graph this tier makes."""
+    connection = Postgres().connect("marquez")
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "select tablename from pg_tables where schemaname = 'public' "
+                "and tablename <> 'flyway_schema_history'"
+            )
+            tables = ", ".join(f'"{name}"' for (name,) in cursor.fetchall())
+            cursor.execute(f"truncate {tables} cascade")
+    finally:
+        connection.close()
+
+
 def _reset_instance(dagster_home: str) -> None:
     """A reused stack starts clean: no runs queued by an earlier session, no sensor cursor or
     dynamic partition left over (the daemon recreates its sensors' state as it ticks)."""
@@ -74,6 +90,7 @@ def stack() -> Iterator[dict[str, str]]:
 
     _reset_lake(shared_resources("services")["trino"])
     _reset_instance(env["DAGSTER_HOME"])
+    _reset_lineage()
     yield env
     for key, value in saved.items():
         if value is None:
@@ -147,6 +164,13 @@ WEATHER_MODELS = ["lake/staging/stg_weather", "marts/analytics/daily_weather_sum
 def dbt_build(
     backfill: dg.ExecuteInProcessResult, resources: dict[str, Any], instance: dg.DagsterInstance
 ) -> dg.ExecuteInProcessResult:
+    return build_weather_models(instance, resources)
+
+
+def build_weather_models(
+    instance: dg.DagsterInstance, resources: dict[str, Any]
+) -> dg.ExecuteInProcessResult:
+    """`dbt build` of the weather models, as the analytics location runs it."""
     from dagster_dbt import DbtCliResource
 
     from analytics.assets import wharf_dbt_models

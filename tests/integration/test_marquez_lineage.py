@@ -1,10 +1,11 @@
-"""Lineage on the native stack: Dagster's run events and Trino's query events meet in Marquez.
+"""Lineage on the native stack, in Marquez: one job per table, the mart's path back to the raw
+table with its columns' sources, and a graph whose shape runs do not change.
 
-The Dagster events are sent by the lineage sensors' own code (`emit_run_event`) for runs of this
-tier; the stack's daemon sends the same for its runs (the smoke suite checks one). Trino's events
-come from its OpenLineage listener as dbt's queries run.
+The events are sent by the lineage sensors' own code (`emit_run_event`) for runs of this tier; the
+stack's daemon sends the same for its runs (the smoke suite checks one).
 """
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +13,7 @@ from urllib.parse import quote
 import dagster as dg
 import pytest
 import requests
-from conftest import eventually
+from conftest import build_weather_models, eventually
 
 from wharf_infra.native.services import Marquez
 from wharf_infra.native.settings import settings
@@ -53,20 +54,41 @@ def dataset_namespace(resources: dict[str, Any]) -> str:
     return str(resources["lineage"].dataset_namespace)
 
 
-def test_a_dagster_run_is_a_job_run_with_the_raw_table_as_output(
+def _job_runs(table: str) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = _marquez(f"/namespaces/{LINEAGE_JOB_NAMESPACE}/jobs/{quote(table)}/runs")[
+        "runs"
+    ]
+    return runs
+
+
+def _run_of(table: str, dagster_run_id: str) -> dict[str, Any]:
+    """The OpenLineage run of `table`'s job in Dagster run `dagster_run_id`, once Marquez has it."""
+    found: dict[str, Any] = _eventually(
+        lambda: next(
+            (
+                r
+                for r in _job_runs(table)
+                if r["facets"].get("dagster_run", {}).get("runId") == dagster_run_id
+            ),
+            None,
+        )
+    )
+    return found
+
+
+def test_a_dagster_run_is_a_job_run_per_table(
     backfill: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, resources: dict[str, Any]
 ) -> None:
     _emit(backfill, instance, resources["lineage"], "START", "COMPLETE")
-    job = f"/namespaces/{LINEAGE_JOB_NAMESPACE}/jobs/{quote(backfill.dagster_run.job_name)}"
-    run = _eventually(
-        lambda: next((r for r in _marquez(f"{job}/runs")["runs"] if r["id"] == backfill.run_id), None)
-    )
+    run = _run_of(RAW, backfill.run_id)
     assert run["state"] == "COMPLETED"
-    assert run["facets"]["dagster_run"]["runId"] == backfill.run_id
-    assert RAW in [d["datasetVersionId"]["name"] for d in run["outputDatasetVersions"]]
+    assert run["facets"]["parent"]["run"]["runId"] == backfill.run_id
+    assert [d["datasetVersionId"]["name"] for d in run["outputDatasetVersions"]] == [RAW]
 
 
-def test_a_failed_run_is_a_failed_job_run(instance: dg.DagsterInstance, resources: dict[str, Any]) -> None:
+def test_a_failed_run_is_a_failed_job_run_and_leaves_no_trace_once_deleted(
+    instance: dg.DagsterInstance, resources: dict[str, Any], dataset_namespace: str
+) -> None:
     @dg.asset(key=["lake", "raw", "lineage_probe"])
     def lineage_probe() -> None:
         raise RuntimeError("the source is down")
@@ -77,31 +99,89 @@ def test_a_failed_run_is_a_failed_job_run(instance: dg.DagsterInstance, resource
     assert run is not None
     graph = dg.Definitions(assets=[lineage_probe]).get_repository_def().asset_graph
     assert emit_run_event(instance, run, graph, resources["lineage"], "FAIL")
-    job = f"/namespaces/{LINEAGE_JOB_NAMESPACE}/jobs/{quote(run.job_name)}"
-    found = _eventually(
-        lambda: next((r for r in _marquez(f"{job}/runs")["runs"] if r["id"] == failed.run_id), None)
-    )
-    assert found["state"] == "FAILED"
+    probe = "lake.raw.lineage_probe"
+    assert _run_of(probe, failed.run_id)["state"] == "FAILED"
+    base = f"{settings().url('marquez')}/api/v1/namespaces"
+    for path in (
+        f"{LINEAGE_JOB_NAMESPACE}/jobs/{probe}",
+        f"{quote(dataset_namespace, safe='')}/datasets/{probe}",
+    ):
+        requests.delete(f"{base}/{path}", timeout=30).raise_for_status()
+    assert not [r for r in _marquez(f"/search?q={probe}")["results"] if r["name"] == probe]
 
 
-def test_the_mart_traces_back_to_the_raw_table_through_trino_queries(
-    dbt_build: dg.ExecuteInProcessResult, dataset_namespace: str
+def _emit_models(
+    result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, lineage: LineageResource
+) -> None:
+    from analytics.definitions import defs
+
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None
+    graph = defs.get_repository_def().asset_graph
+    for state in ("START", "COMPLETE"):
+        assert emit_run_event(instance, run, graph, lineage, state), state
+
+
+def _upstream(dataset_namespace: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """The mart's upstream graph in Marquez: its nodes and edges, followed from the mart inwards."""
+    start = f"dataset:{dataset_namespace}:{MART}"
+    nodes = {n["id"]: n for n in _marquez(f"/lineage?nodeId={quote(start)}&depth=20")["graph"]}
+    seen, edges, todo = {start}, set(), [start]
+    while todo:
+        for edge in nodes[todo.pop()]["inEdges"]:
+            edges.add((edge["origin"], edge["destination"]))
+            if edge["origin"] not in seen:
+                seen.add(edge["origin"])
+                todo.append(edge["origin"])
+    return seen, edges
+
+
+def test_the_mart_traces_back_to_the_raw_table_table_by_table_and_column_by_column(
+    dbt_build: dg.ExecuteInProcessResult,
+    instance: dg.DagsterInstance,
+    resources: dict[str, Any],
+    dataset_namespace: str,
 ) -> None:
     assert dbt_build.success
-    node = f"dataset:{dataset_namespace}:{MART}"
+    _emit_models(dbt_build, instance, resources["lineage"])
+    job = f"job:{LINEAGE_JOB_NAMESPACE}"
+    path = [
+        f"dataset:{dataset_namespace}:{RAW}",
+        f"{job}:{STAGING}",
+        f"dataset:{dataset_namespace}:{STAGING}",
+        f"{job}:{MART}",
+        f"dataset:{dataset_namespace}:{MART}",
+    ]
+    _eventually(lambda: set(itertools.pairwise(path)) <= _upstream(dataset_namespace)[1])
 
-    def graph() -> dict[str, Any] | None:
-        nodes = {n["id"]: n for n in _marquez(f"/lineage?nodeId={quote(node)}&depth=20")["graph"]}
-        return nodes if f"dataset:{dataset_namespace}:{RAW}" in nodes else None
+    field = f"datasetField:{dataset_namespace}:{MART}:temperature_max_c"
+    columns = _marquez(f"/column-lineage?nodeId={quote(field)}&depth=20&withDownstream=false")["graph"]
+    assert {f"datasetField:{dataset_namespace}:{RAW}:temperature_c"} <= {n["id"] for n in columns}, [
+        n["id"] for n in columns
+    ]
 
-    nodes = _eventually(graph)
-    writers = [e["origin"] for e in nodes[node]["inEdges"]]
-    assert writers and all(w.startswith("job:") for w in writers), writers  # a Trino query wrote it
-    staging = f"dataset:{dataset_namespace}:{STAGING}"
-    assert staging in nodes, f"the path skips staging: {sorted(nodes)}"
-    assert any(e["origin"] == staging for w in writers for e in nodes[w]["inEdges"]), (
-        "the mart is read from staging"
-    )
+
+def test_the_graph_has_the_same_shape_after_another_run(
+    dbt_build: dg.ExecuteInProcessResult,
+    instance: dg.DagsterInstance,
+    resources: dict[str, Any],
+    dataset_namespace: str,
+) -> None:
+    """One node per table and per job that builds it: no job per run or per query, no dbt
+    temporary relation; a second build adds nothing."""
+    _emit_models(dbt_build, instance, resources["lineage"])
+    _run_of(MART, dbt_build.run_id)  # Marquez has the first build
+    nodes, edges = _upstream(dataset_namespace)
+    assert not [
+        n
+        for n in nodes
+        if "__dbt_tmp" in n or not n.startswith(("dataset:", f"job:{LINEAGE_JOB_NAMESPACE}:"))
+    ]
+    rebuilt = build_weather_models(instance, resources)
+    assert rebuilt.success
+    _emit_models(rebuilt, instance, resources["lineage"])
+    _run_of(MART, rebuilt.run_id)  # Marquez has the second run
+    assert _upstream(dataset_namespace) == (nodes, edges)
 
 
 def test_a_run_goes_on_when_marquez_is_down(instance: dg.DagsterInstance, resources: dict[str, Any]) -> None:

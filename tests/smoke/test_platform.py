@@ -4,7 +4,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import CITY, DAY, JOB, PARTITION, GraphQL
+from conftest import CITY, DAY, PARTITION, GraphQL
 from target import Target
 
 from wharf_infra.core.registry import load_registry
@@ -12,6 +12,7 @@ from wharf_shared.environment import LINEAGE_JOB_NAMESPACE
 from wharf_shared.trino import TrinoResource
 
 ASSET_KEY = {"path": ["lake", "raw", "weather_observations"]}
+TABLE = ".".join(ASSET_KEY["path"])  # its lineage job: one per table
 MARQUEZ_WAIT_S = 180
 
 WORKSPACE = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name
@@ -56,7 +57,7 @@ def test_marquez_has_the_run_and_its_datasets(finished_run: str, target: Target)
     import requests
 
     def get(path: str) -> dict[str, Any]:
-        job = f"namespaces/{LINEAGE_JOB_NAMESPACE}/jobs/{JOB}"
+        job = f"namespaces/{LINEAGE_JOB_NAMESPACE}/jobs/{TABLE}"
         url = f"{target.marquez_url}/api/v1/{job}{path}"
         response = requests.get(url, timeout=30, auth=target.auth, verify=target.verify_tls)
         assert response.status_code in (200, 404), (
@@ -67,10 +68,14 @@ def test_marquez_has_the_run_and_its_datasets(finished_run: str, target: Target)
 
     # The daemon's lineage sensors tick every 10 s or more: give the COMPLETE event time to arrive.
     deadline = time.monotonic() + MARQUEZ_WAIT_S
-    while finished_run not in (runs := [run["id"] for run in get("/runs").get("runs", [])]):
+
+    def dagster_runs() -> list[str]:
+        return [run["facets"].get("dagster_run", {}).get("runId") for run in get("/runs").get("runs", [])]
+
+    while finished_run not in (runs := dagster_runs()):
         assert time.monotonic() < deadline, (
             f"Marquez has no run {finished_run} of the job (it has {runs[:5]})"
         )
         time.sleep(5)
     outputs = [dataset["name"] for dataset in get("")["outputs"]]
-    assert ".".join(ASSET_KEY["path"]) in outputs, f"the job's outputs in Marquez are {outputs}"
+    assert outputs == [TABLE], f"the job's outputs in Marquez are {outputs}"

@@ -1,4 +1,5 @@
-"""OpenLineage: dataset names join with Trino's, run events reach a real HTTP endpoint."""
+"""OpenLineage: one job per table, named as Trino names the table; run events reach a real HTTP
+endpoint."""
 
 import http.server
 import json
@@ -10,7 +11,15 @@ from typing import Any, ClassVar
 import dagster as dg
 import pytest
 
-from wharf_shared.lineage import LineageResource, dataset_name, lineage_sensors, run_datasets
+from wharf_shared.lineage import (
+    DagsterRunRef,
+    LineageResource,
+    TableStep,
+    dataset_name,
+    emit_run_event,
+    lineage_sensors,
+    table_steps,
+)
 
 NAMESPACE = "trino://trino.wharf.svc:8080"
 
@@ -45,25 +54,25 @@ def test_table_assets_are_named_as_trino_names_them() -> None:
     assert dataset_name(dg.AssetKey(["landing", "bioreactor"])) is None
 
 
-def test_a_dbt_run_reads_the_raw_tables_of_other_locations() -> None:
+def test_each_table_is_a_job_reading_the_tables_it_is_built_from() -> None:
     from analytics.definitions import defs
 
     stg = dg.AssetKey(["lake", "staging", "stg_weather"])
     summary = dg.AssetKey(["marts", "analytics", "daily_weather_summary"])
-    inputs, outputs = run_datasets({stg, summary}, defs.resolve_asset_graph())
-    assert outputs == {"lake.staging.stg_weather", "marts.analytics.daily_weather_summary"}
-    assert inputs == {"lake.raw.weather_observations"}
+    steps = table_steps({stg, summary, dg.AssetKey(["landing", "bioreactor"])}, defs.resolve_asset_graph())
+    assert set(steps) == {stg, summary}
+    assert steps[stg].inputs == {"lake.raw.weather_observations"}  # a source, another location's table
+    assert steps[summary].inputs == {"lake.staging.stg_weather"}  # read in the same run, still an input
+    assert steps[stg].run_id("r1") == steps[stg].run_id("r1") != steps[stg].run_id("r2")
+    assert steps[stg].run_id("r1") != steps[summary].run_id("r1")
+
+
+RUN = DagsterRunRef("0d9a39d4-3f0c-4f0e-9a52-2d6f3f1b6a10", "j", "weather")
 
 
 def test_disabled_lineage_sends_nothing() -> None:
     lineage = LineageResource(url="", dataset_namespace=NAMESPACE)
-    assert not lineage.emit(
-        run_id="0d9a39d4-3f0c-4f0e-9a52-2d6f3f1b6a10",
-        job_name="j",
-        state="START",
-        inputs=[],
-        outputs=["lake.raw.t"],
-    )
+    assert not lineage.emit(TableStep("lake.raw.t", frozenset()), "START", RUN)
 
 
 def _evaluate(
@@ -137,21 +146,93 @@ def test_each_run_status_emits_its_own_event(
     )
 
     events = [e["event"] for e in _Collector.events]
-    assert [(e["eventType"], e["run"]["runId"]) for e in events] == [
-        ("START", succeeded.run_id),
-        ("COMPLETE", succeeded.run_id),
-        ("FAIL", failed.run_id),
-    ]
     assert all(e["path"] == "/api/v1/lineage" for e in _Collector.events)
-    complete = events[1]
+    assert [(e["eventType"], e["job"]["name"]) for e in events] == [
+        ("START", "lake.raw.weather_observations"),
+        ("COMPLETE", "lake.raw.weather_observations"),
+        ("FAIL", "lake.raw.broken_table"),
+    ]
+    start, complete, fail = events
+    assert start["run"]["runId"] == complete["run"]["runId"] != fail["run"]["runId"]
     assert complete["job"]["namespace"] == "lakehouse"
-    assert complete["job"]["name"] == "__ephemeral_asset_job__"
     facet = complete["run"]["facets"]["dagster_run"]
     assert (facet["runId"], facet["jobName"]) == (succeeded.run_id, "__ephemeral_asset_job__")
+    assert complete["run"]["facets"]["parent"]["run"]["runId"] == succeeded.run_id
     assert [(o["namespace"], o["name"]) for o in complete["outputs"]] == [
         (NAMESPACE, "lake.raw.weather_observations")
     ]
-    assert [o["name"] for o in events[2]["outputs"]] == ["lake.raw.broken_table"]
+    assert fail["run"]["facets"]["dagster_run"]["runId"] == failed.run_id
+
+
+@dg.asset(key=["lake", "raw", "readings"])
+def readings() -> None:
+    pass
+
+
+@dg.asset(key=["lake", "staging", "hourly"], deps=[readings])
+def hourly() -> dg.MaterializeResult:  # type: ignore[type-arg]
+    lineage = dg.TableColumnLineage(
+        deps_by_column={
+            "mean_temp": [dg.TableColumnDep(asset_key=readings.key, column_name="temp")],
+            "hour": [dg.TableColumnDep(asset_key=readings.key, column_name="observed_at")],
+        }
+    )
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn("hour", "timestamp"), dg.TableColumn("mean_temp", "double")]
+    )
+    return dg.MaterializeResult(metadata={"dagster/column_lineage": lineage, "dagster/column_schema": schema})
+
+
+@dg.asset(key=["marts", "analytics", "daily"], deps=[hourly])
+def daily() -> None:
+    raise RuntimeError("the build broke")
+
+
+def test_a_run_ends_per_table_with_the_column_lineage_it_recorded(
+    marquez: str, instance: dg.DagsterInstance
+) -> None:
+    """Tables built before a failure complete, with their columns' sources; the rest fail."""
+    result = dg.materialize([readings, hourly, daily], instance=instance, raise_on_error=False)
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None
+    graph = dg.Definitions(assets=[readings, hourly, daily]).get_repository_def().asset_graph
+    assert emit_run_event(
+        instance, run, graph, LineageResource(url=marquez, dataset_namespace=NAMESPACE), "FAIL"
+    )
+
+    ended = {e["event"]["job"]["name"]: e["event"] for e in _Collector.events}
+    assert {name: event["eventType"] for name, event in ended.items()} == {
+        "lake.raw.readings": "COMPLETE",
+        "lake.staging.hourly": "COMPLETE",
+        "marts.analytics.daily": "FAIL",
+    }
+    assert [i["name"] for i in ended["marts.analytics.daily"]["inputs"]] == ["lake.staging.hourly"]
+    (output,) = ended["lake.staging.hourly"]["outputs"]
+    fields = output["facets"]["columnLineage"]["fields"]
+    assert {
+        column: [(f["name"], f["field"]) for f in field["inputFields"]] for column, field in fields.items()
+    } == {
+        "hour": [("lake.raw.readings", "observed_at")],
+        "mean_temp": [("lake.raw.readings", "temp")],
+    }
+    assert [(f["name"], f["type"]) for f in output["facets"]["schema"]["fields"]] == [
+        ("hour", "timestamp"),
+        ("mean_temp", "double"),
+    ]
+    # The input's fields as the lineage names them: Marquez links lineage between known fields only.
+    (source,) = ended["lake.staging.hourly"]["inputs"]
+    assert [f["name"] for f in source["facets"]["schema"]["fields"]] == ["observed_at", "temp"]
+    assert not ended["lake.raw.readings"]["outputs"][0].get("facets")
+
+
+def test_an_unknown_state_is_refused(instance: dg.DagsterInstance) -> None:
+    result = dg.materialize([readings], instance=instance)
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None
+    graph = dg.Definitions(assets=[readings]).get_repository_def().asset_graph
+    with pytest.raises(ValueError, match="START, COMPLETE, FAIL"):
+        emit_run_event(instance, run, graph, LineageResource(url="", dataset_namespace=NAMESPACE), "DONE")
 
 
 def test_lineage_never_fails_when_marquez_is_unreachable() -> None:
@@ -159,11 +240,4 @@ def test_lineage_never_fails_when_marquez_is_unreachable() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     lineage = LineageResource(url=f"http://127.0.0.1:{port}", dataset_namespace=NAMESPACE)
-    sent = lineage.emit(
-        run_id="0d9a39d4-3f0c-4f0e-9a52-2d6f3f1b6a10",
-        job_name="j",
-        state="START",
-        inputs=[],
-        outputs=["lake.raw.t"],
-    )
-    assert sent is False
+    assert lineage.emit(TableStep("lake.raw.t", frozenset()), "START", RUN) is False

@@ -65,16 +65,6 @@ def trino_catalogs(endpoints: Endpoints) -> dict[str, dict[str, str]]:
     return {"lake": lake, "marts": marts}
 
 
-def trino_event_listener(endpoints: Endpoints) -> dict[str, str]:
-    """OpenLineage to Marquez; `trino.uri` is what names the datasets' namespace."""
-    return {
-        "event-listener.name": "openlineage",
-        "openlineage-event-listener.transport.type": "HTTP",
-        "openlineage-event-listener.transport.url": endpoints.marquez_url,
-        "openlineage-event-listener.trino.uri": endpoints.trino_url,
-    }
-
-
 def trino_access_rules() -> dict[str, Any]:
     """Trino's file-based access rules (`rules.json`): Superset's user reads the catalogs its
     dashboards use and writes nothing; the platform's own users (dbt, the code locations) keep full

@@ -27,7 +27,6 @@ from wharf_infra.contract.artefacts import (
     properties_text,
     trino_access_rules,
     trino_catalogs,
-    trino_event_listener,
 )
 from wharf_infra.contract.endpoints import LOOPBACK
 from wharf_infra.contract.facts import (
@@ -89,7 +88,7 @@ class Postgres:
         if self.as_root and subprocess.run(["id", self.user], capture_output=True).returncode != 0:
             subprocess.run(["useradd", "--system", "--no-create-home", self.user], check=True)
 
-    def _connect(self, database: str = "postgres") -> Any:
+    def connect(self, database: str = "postgres") -> Any:
         """A superuser connection over the data folder's socket (trusted, reachable only by its owner)."""
         import psycopg2
 
@@ -137,7 +136,7 @@ class Postgres:
 
     def ensure_database(self, name: str, owner: str, password: str | None = None) -> None:
         """Database `name` owned by login role `owner` (its password set when given)."""
-        connection = self._connect()
+        connection = self.connect()
         connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
         try:
             with connection.cursor() as cursor:
@@ -154,7 +153,7 @@ class Postgres:
 
     def healthy(self) -> bool:
         try:
-            self._connect().close()
+            self.connect().close()
         except Exception:  # psycopg2.OperationalError, before the module is even importable
             return False
         return True
@@ -320,6 +319,9 @@ class Trino:
         """
         version = versions().image_version("trino")
         wanted = ("lib", "bin", *(f"plugin/{p}" for p in settings().trino_plugins))
+        for plugin in (self.home / "plugin").glob("*"):  # one a former pin wanted, no longer
+            if plugin.name not in settings().trino_plugins:
+                shutil.rmtree(plugin)
         missing = tuple(path for path in wanted if not (self.home / path).is_dir())
         if not missing:
             return self.home
@@ -351,6 +353,7 @@ class Trino:
 
     def _configure(self) -> Path:
         etc = settings().state_dir / "trino-etc"
+        shutil.rmtree(etc, ignore_errors=True)  # written whole each time: no file of a former setup stays
         (etc / "catalog").mkdir(parents=True, exist_ok=True)
         port = settings().ports["trino"]
         files: dict[str, dict[str, str]] = {
@@ -368,7 +371,6 @@ class Trino:
                 "query.max-memory-per-node": "512MB",
             },
             "log.properties": {"io.trino": "INFO"},
-            "event-listener.properties": trino_event_listener(settings().endpoints),
             "access-control.properties": {
                 "access-control.name": "file",
                 "security.config-file": str(etc / TRINO_RULES_FILE),

@@ -64,5 +64,7 @@ def naming_failures(event: Any, trino: TrinoResource) -> Any:
 def wharf_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, trino: TrinoResource
 ) -> Iterator[Any]:
-    for event in dbt.cli(["build"], context=context).stream():
+    # Column metadata: each model's columns and, from its compiled SQL, the columns they come from
+    # (the column lineage the lineage sensors send to Marquez).
+    for event in dbt.cli(["build"], context=context).stream().fetch_column_metadata():
         yield naming_failures(event, trino)

@@ -19,7 +19,7 @@ from wharf_infra.core.image_tags import Images, content_tag, image_name
 from wharf_infra.core.registry import CodeLocation
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.postgres import DAGSTER_PASSWORD_KEY
-from wharf_infra.deploy.components.release import Charts, helm_release
+from wharf_infra.deploy.components.release import Charts, release_with_values
 from wharf_infra.deploy.components.security import container_security, pod_security
 from wharf_infra.deploy.helm_values import chart_values, deep_merge
 from wharf_infra.deploy.labels import metadata
@@ -267,8 +267,8 @@ class Dagster(pulumi.ComponentResource):
             data=args.code_env,
             opts=child,
         )
-        values = dagster_values(args)
-        release = helm_release(
+        values = chart_values("dagster", args.charts.stack, dagster_values(args))
+        release = release_with_values(
             "dagster",
             RELEASE,
             args.namespace,
@@ -279,7 +279,7 @@ class Dagster(pulumi.ComponentResource):
         k8s.batch.v1.Job(
             MIGRATE_JOB,
             metadata=metadata(MIGRATE_JOB, args.namespace, "orchestration"),
-            spec=migrate_job_spec(chart_values("dagster", args.charts.stack, values), args),
+            spec=migrate_job_spec(values, args),
             # A Job's pod template cannot change: a new Dagster image replaces the Job, so the
             # migration runs once per image.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[release], delete_before_replace=True),

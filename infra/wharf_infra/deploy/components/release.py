@@ -30,13 +30,28 @@ def helm_release(
     computed: dict[str, Any],
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
-    """Install `chart` as release `name` (a fixed name, so Service names are predictable)."""
+    """Install `chart` as release `name` (a fixed name, so Service names are predictable), with
+    `computed` merged over the chart's overlays in helm/."""
+    return release_with_values(
+        chart, name, namespace, charts, chart_values(chart, charts.stack, computed), opts
+    )
+
+
+def release_with_values(
+    chart: str,
+    name: str,
+    namespace: str,
+    charts: Charts,
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """`helm_release` with its values merged already (for a component that reads them too)."""
     source = chart_source(chart, charts.folder)
     return k8s.helm.v3.Release(
         name,
         name=name,
         namespace=namespace,
-        values=chart_values(chart, charts.stack, computed),
+        values=values,
         atomic=True,
         cleanup_on_fail=True,
         timeout=900,

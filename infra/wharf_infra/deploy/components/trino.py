@@ -19,7 +19,6 @@ from wharf_infra.contract.artefacts import (
     properties_text,
     trino_access_rules,
     trino_catalogs,
-    trino_event_listener,
 )
 from wharf_infra.contract.endpoints import TRINO_SERVICE, Endpoints
 from wharf_infra.core.image_tags import Images
@@ -55,7 +54,6 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
         "server": {"workers": args.workers},
         "catalogs": {name: properties_text(c) for name, c in trino_catalogs(args.endpoints).items()},
         "env": env,
-        "eventListenerProperties": [f"{k}={v}" for k, v in trino_event_listener(args.endpoints).items()],
         "accessControl": {
             "type": "configmap",
             "refreshPeriod": "60s",
