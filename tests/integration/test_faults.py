@@ -151,12 +151,9 @@ def _models_unlike_the_raw_readings(resources: dict[str, Any]) -> list[str]:
     return [modelled for modelled in MODELLED_READINGS if set(query(modelled)) != raw]
 
 
-def _land(batch: str, seed: int) -> str:
-    key = landing_key(batch)
-    s3_client().put_object(
-        Bucket="landing", Key=key, Body=to_parquet(batch_table(batch, START, MINUTES, seed))
-    )
-    return key
+def _land(batch: str, seed: int) -> None:
+    body = to_parquet(batch_table(batch, START, MINUTES, seed))
+    s3_client().put_object(Bucket="landing", Key=landing_key(batch), Body=body)
 
 
 def _land_burst(service: str) -> tuple[list[str], str]:
