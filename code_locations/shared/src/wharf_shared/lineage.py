@@ -7,7 +7,8 @@ graph in Marquez has one node per table and one per job that builds it, whatever
 location shows which model read which. Column lineage comes from dbt's compiled SQL (the
 `dagster/column_lineage` metadata of each model's materialization). Each asset's OpenLineage run is
 named by the Dagster run and the asset, and carries the Dagster run (id, job, code location) as its
-`dagster_run` facet and as its parent. Run-status sensors send a START per table at the run's start
+`dagster_run` facet (not as a parent run: Marquez would name the job `<parent job>.<table>`,
+one job per Dagster job building the table). Run-status sensors send a START per table at the run's start
 and a COMPLETE or FAIL at its end. Lineage never holds a run up: an event Marquez cannot take is
 logged and dropped.
 """
@@ -109,18 +110,13 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             return False
         from openlineage.client import OpenLineageClient
         from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-        from openlineage.client.facet_v2 import column_lineage_dataset, parent_run, schema_dataset
+        from openlineage.client.facet_v2 import column_lineage_dataset, schema_dataset
         from openlineage.client.transport.http import HttpConfig, HttpTransport
 
         facet = DagsterRunFacet(
             runId=dagster_run.run_id,
             jobName=dagster_run.job_name,
             codeLocation=dagster_run.location,
-            producer=PRODUCER,
-        )
-        parent = parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=dagster_run.run_id),
-            job=parent_run.Job(namespace=self.job_namespace, name=_parent_job(dagster_run)),
             producer=PRODUCER,
         )
 
@@ -151,7 +147,7 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             eventType=RunState[state],
             eventTime=datetime.now(UTC).isoformat(),
             producer=PRODUCER,
-            run=Run(runId=step.run_id(dagster_run.run_id), facets={"dagster_run": facet, "parent": parent}),
+            run=Run(runId=step.run_id(dagster_run.run_id), facets={"dagster_run": facet}),
             job=Job(namespace=self.job_namespace, name=step.table),
             inputs=[
                 InputDataset(
@@ -172,11 +168,6 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             )
             return False
         return True
-
-
-def _parent_job(run: DagsterRunRef) -> str:
-    """The Dagster job as its location names it (`weather.weather_observations_job`)."""
-    return f"{run.location}.{run.job_name}" if run.location else run.job_name
 
 
 def _run_records(instance: dg.DagsterInstance, run: DagsterRun, event: dg.DagsterEventType) -> list[Any]:
