@@ -155,7 +155,7 @@ def test_the_mart_traces_back_to_the_raw_table_table_by_table_and_column_by_colu
 
     field = f"datasetField:{dataset_namespace}:{MART}:temperature_max_c"
     columns = _marquez(f"/column-lineage?nodeId={quote(field)}&depth=20&withDownstream=false")["graph"]
-    assert {f"datasetField:{dataset_namespace}:{RAW}:temperature_c"} <= {n["id"] for n in columns}, [
+    assert {f"datasetField:{dataset_namespace}:{STAGING}:temperature_c"} <= {n["id"] for n in columns}, [
         n["id"] for n in columns
     ]
 
