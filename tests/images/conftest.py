@@ -2,7 +2,8 @@
 
 The session builds what is missing (`make images`; a warm cache builds nothing), on the Docker
 engine that answers or on Debian's, installed and started here and stopped at the end. Every
-container and network the tier makes carries one label and is removed at the end, even on failure.
+container and network the tier makes carries one label and is removed at the end, even on failure,
+and at the start: a run killed before its teardown leaves them, and container names are global.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from wharf_infra.build.docker_engine import stop_engine
 def built() -> Iterator[dict[str, str]]:
     """name -> reference of every image, built if missing."""
     started = engine_or_skip()
+    remove_labelled()
     try:
         yield {image.name: image.reference for image in images.build()}
     finally:
