@@ -6,6 +6,7 @@ stack's daemon sends the same for its runs (the smoke suite checks one).
 """
 
 import itertools
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +19,14 @@ from conftest import build_weather_models, eventually
 from wharf_infra.native.services import Marquez
 from wharf_infra.native.settings import settings
 from wharf_shared.environment import LINEAGE_JOB_NAMESPACE
-from wharf_shared.lineage import LineageResource, emit_run_event
+from wharf_shared.lineage import (
+    DagsterRunRef,
+    LineageResource,
+    emit_run_event,
+    materialized_columns,
+    planned_assets,
+    table_steps,
+)
 
 WAIT_S = 120
 RAW = "lake.raw.weather_observations"
@@ -135,13 +143,23 @@ def _upstream(dataset_namespace: str) -> tuple[set[str], set[tuple[str, str]]]:
     return seen, edges
 
 
+def _column_sources(dataset_namespace: str, table: str, column: str) -> set[str]:
+    field = f"datasetField:{dataset_namespace}:{table}:{column}"
+    graph = _marquez(f"/column-lineage?nodeId={quote(field)}&depth=20&withDownstream=false")["graph"]
+    return {node["id"] for node in graph}
+
+
 def test_the_mart_traces_back_to_the_raw_table_table_by_table_and_column_by_column(
+    backfill: dg.ExecuteInProcessResult,
     dbt_build: dg.ExecuteInProcessResult,
     instance: dg.DagsterInstance,
     resources: dict[str, Any],
     dataset_namespace: str,
 ) -> None:
+    """Each table's event after its inputs' producers' (the raw table's from its backfill), and the
+    column chain still whole once other runs of the same tables have started or failed since."""
     assert dbt_build.success
+    _emit(backfill, instance, resources["lineage"], "START", "COMPLETE")
     _emit_models(dbt_build, instance, resources["lineage"])
     job = f"job:{LINEAGE_JOB_NAMESPACE}"
     path = [
@@ -153,11 +171,22 @@ def test_the_mart_traces_back_to_the_raw_table_table_by_table_and_column_by_colu
     ]
     _eventually(lambda: set(itertools.pairwise(path)) <= _upstream(dataset_namespace)[1])
 
-    field = f"datasetField:{dataset_namespace}:{MART}:temperature_max_c"
-    columns = _marquez(f"/column-lineage?nodeId={quote(field)}&depth=20&withDownstream=false")["graph"]
-    assert {f"datasetField:{dataset_namespace}:{STAGING}:temperature_c"} <= {n["id"] for n in columns}, [
-        n["id"] for n in columns
-    ]
+    chain = {f"datasetField:{dataset_namespace}:{table}:temperature_c" for table in (STAGING, RAW)}
+    assert chain <= _column_sources(dataset_namespace, MART, "temperature_max_c")
+
+    # Other runs of the same tables since, as the daemon's: one built them again, one started and failed.
+    from analytics.definitions import defs
+
+    run = instance.get_run_by_id(dbt_build.run_id)
+    assert run is not None
+    graph = defs.resolve_asset_graph()
+    steps = table_steps(planned_assets(instance, run), graph, materialized_columns(instance, run))
+    ordered = [steps[key] for key in graph.toposorted_asset_keys if key in steps]
+    for states in (("START", "COMPLETE"), ("START", "FAIL")):
+        other = DagsterRunRef(str(uuid.uuid4()), "bioreactor_models_job", "analytics")
+        for state in states:
+            assert all([resources["lineage"].emit(step, state, other) for step in ordered])
+    assert chain <= _column_sources(dataset_namespace, MART, "temperature_max_c")
 
 
 def test_the_graph_has_the_same_shape_after_another_run(

@@ -5,7 +5,11 @@ name; its OpenLineage job carries that name too, and reads the tables its asset 
 graph in Marquez has one node per table and one per job that builds it, whatever the number of runs
 (a job per Dagster run or per Trino query would add nodes with each run), and a run of the analytics
 location shows which model read which. Column lineage comes from dbt's compiled SQL (the
-`dagster/column_lineage` metadata of each model's materialization). Each asset's OpenLineage run is
+`dagster/column_lineage` metadata of each model's materialization). Marquez links a column only to
+an input column it knows from the schema the input's producer sent with its COMPLETE. So a run's
+events go out producers first; a table's schema (with types) is sent only by the run that wrote it;
+a START names no output and an input names no fields (either would add a dataset version or field
+rows without types to Marquez, where a column chain could end). Each asset's OpenLineage run is
 named by the Dagster run and the asset, and carries the Dagster run (id, job, code location) as its
 `dagster_run` facet (not as a parent run: Marquez would name the job `<parent job>.<table>`,
 one job per Dagster job building the table). Run-status sensors send a START per table at the run's start
@@ -83,10 +87,6 @@ class TableStep:
     inputs: frozenset[str]
     columns: TableColumns = field(default_factory=TableColumns)
 
-    def input_fields(self, table: str) -> list[str]:
-        """The columns of input `table` that the column lineage names."""
-        return sorted({c for sources in self.columns.sources.values() for t, c in sources if t == table})
-
     def run_id(self, dagster_run_id: str) -> str:
         """The same for the START and the end of one asset in one Dagster run, unique otherwise."""
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PRODUCER}/{dagster_run_id}/{self.table}"))
@@ -120,14 +120,14 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             producer=PRODUCER,
         )
 
-        def schema(fields: Sequence[tuple[str, str | None]]) -> dict[str, Any]:
-            """Marquez links column lineage only between fields it knows from schema facets."""
-            if not fields:
-                return {}
-            facet_fields = [schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in fields]
-            return {"schema": schema_dataset.SchemaDatasetFacet(fields=facet_fields, producer=PRODUCER)}
-
-        output_facets = schema(step.columns.schema)
+        output_facets: dict[str, Any] = {}
+        if step.columns.schema:
+            output_facets["schema"] = schema_dataset.SchemaDatasetFacet(
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in step.columns.schema
+                ],
+                producer=PRODUCER,
+            )
         if step.columns.sources:
             output_facets["columnLineage"] = column_lineage_dataset.ColumnLineageDatasetFacet(
                 fields={
@@ -150,14 +150,11 @@ class LineageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             run=Run(runId=step.run_id(dagster_run.run_id), facets={"dagster_run": facet}),
             job=Job(namespace=self.job_namespace, name=step.table),
             inputs=[
-                InputDataset(
-                    namespace=self.dataset_namespace,
-                    name=name,
-                    facets=schema([(column, None) for column in step.input_fields(name)]),
-                )
-                for name in sorted(step.inputs)
+                InputDataset(namespace=self.dataset_namespace, name=name) for name in sorted(step.inputs)
             ],
-            outputs=[OutputDataset(namespace=self.dataset_namespace, name=step.table, facets=output_facets)],
+            outputs=[]
+            if state == "START"
+            else [OutputDataset(namespace=self.dataset_namespace, name=step.table, facets=output_facets)],
         )
         config = HttpConfig(url=self.url, timeout=10, retry={"total": 0})
         try:
@@ -237,9 +234,10 @@ def emit_run_event(
     state: str,
 ) -> bool:
     """The events of `run` in `state` (START, or the run's end: COMPLETE or FAIL), one per table
-    asset it was planned to build. At the end, each table the run materialized is COMPLETE (with its
-    column lineage), one it did not is FAIL in a failed run and ABORT in a successful one. False
-    when not every event was sent (lineage off, Marquez unreachable, or no table in the run)."""
+    asset it was planned to build, upstream tables first. At the end, each table the run
+    materialized is COMPLETE (with its columns and their lineage), one it did not is FAIL in a
+    failed run and ABORT in a successful one. False when not every event was sent (lineage off,
+    Marquez unreachable, or no table in the run)."""
     if state not in RUN_STATES:
         raise ValueError(f"state {state!r}: expected one of {', '.join(RUN_STATES)}")
     materialized = materialized_columns(instance, run) if state != "START" else {}
@@ -256,8 +254,9 @@ def emit_run_event(
             return "COMPLETE"
         return "FAIL" if state == "FAIL" else "ABORT"
 
-    ordered = sorted(steps.items(), key=lambda item: item[1].table)
-    return all([lineage.emit(step, step_state(key), ref) for key, step in ordered])
+    order = {key: index for index, key in enumerate(graph.toposorted_asset_keys)}
+    ordered = sorted(steps, key=lambda key: (order.get(key, len(order)), steps[key].table))
+    return all([lineage.emit(steps[key], step_state(key), ref) for key in ordered])
 
 
 def _lineage_sensor(status: dg.DagsterRunStatus, state: str) -> dg.SensorDefinition:
