@@ -43,7 +43,7 @@ test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors 
 	$(PYTEST) -m unit
 
 .PHONY: native-up
-native-up: dbt-manifest ## Start the native stack (Postgres, MinIO, Nessie, Marquez, Trino, Dagster, Superset) on loopback
+native-up: dbt-manifest ## Start the native stack (Postgres, MinIO, Nessie, Marquez and its web UI, Trino, Dagster, Superset) on loopback
 	$(RUN) python -m wharf_infra.native up
 
 .PHONY: native-down

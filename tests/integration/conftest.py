@@ -7,6 +7,7 @@ Marquez's lineage before it starts.
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -20,12 +21,17 @@ import pyarrow as pa
 import pytest
 import yaml
 from dagster._core.instance.ref import InstanceRef
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from bioreactor.generate import bad_file, batch_table, to_parquet
 from bioreactor.sensors import ingest_job, landing_keys
 from weather.cities import CITIES
 from weather.source import WeatherSource
 from wharf_infra.contract.facts import BUCKETS
+from wharf_infra.core import debian
+from wharf_infra.core.paths import BUILD_DIR
 from wharf_infra.native import processes
 from wharf_infra.native import stack as native_stack
 from wharf_infra.native.dagster import instance_config, platform_env
@@ -34,6 +40,8 @@ from wharf_infra.native.services import Postgres, s3_client
 FIRST, LAST = date(2025, 3, 1), date(2025, 3, 30)  # the weather backfill: 30 days
 LAKE_SCHEMAS = ("raw", "curated", "staging", "intermediate", "data_quality")
 TEST_DATABASE = "dagster_test"
+SCREENSHOT_DIR = BUILD_DIR / "test-output"  # the test run's output folder: what a person would see
+CHROMIUM = ("chromium", "chromedriver")  # Debian's packages chromium and chromium-driver
 
 
 def _reset_lake(trino: object) -> None:
@@ -311,3 +319,33 @@ def nightly_build(
     assert len(requests) == 1
     job = defs.resolve_job_def(nightly_dbt_build.job_name)
     return job.execute_in_process(instance=instance, tags=requests[0].tags, resources=resources)
+
+
+def _chromium() -> tuple[str, str]:
+    found = [shutil.which(name) for name in CHROMIUM]
+    if None in found:
+        try:
+            debian.install("chromium", "chromium-driver")
+        except debian.PackagesMissing as error:
+            if os.environ.get("CI") == "true":
+                raise
+            pytest.skip(f"no headless Chromium here: {error}")
+        found = [shutil.which(name) for name in CHROMIUM]
+    browser, driver = found
+    assert browser and driver, "chromium and chromedriver are installed but not on PATH"
+    return browser, driver
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[WebDriver]:
+    """Debian's headless Chromium, driven by Selenium (no browser download)."""
+    binary, driver_path = _chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1600,2000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

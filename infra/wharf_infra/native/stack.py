@@ -6,6 +6,7 @@ import shutil
 import sys
 
 from wharf_infra.native.dagster import Dagster
+from wharf_infra.native.marquez_web import MarquezWeb
 from wharf_infra.native.services import Marquez, Minio, Nessie, Postgres, Service, Trino
 from wharf_infra.native.settings import settings
 from wharf_infra.native.superset import Superset
@@ -13,7 +14,7 @@ from wharf_infra.native.superset import Superset
 
 def services() -> list[Service]:
     """In start order: each depends only on those before it."""
-    return [Postgres(), Minio(), Nessie(), Marquez(), Trino(), Dagster(), Superset()]
+    return [Postgres(), Minio(), Nessie(), Marquez(), MarquezWeb(), Trino(), Dagster(), Superset()]
 
 
 def ensure_up() -> bool:
@@ -46,5 +47,5 @@ def status() -> bool:
         healthy = service.healthy()
         all_up &= healthy
         where = settings().url(service.name) if service.name in settings().ports else ""
-        print(f"{service.name:<10} {'up' if healthy else 'down':<5} {where}")
+        print(f"{service.name:<12} {'up' if healthy else 'down':<5} {where}")
     return all_up
