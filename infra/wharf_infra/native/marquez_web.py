@@ -26,7 +26,7 @@ NPM_FLAGS = ("--no-audit", "--no-fund", "--loglevel=error")
 BUILD_TIMEOUT_S = 3600  # webpack takes about 9 minutes on a busy 2-core machine
 
 
-def _node() -> Path:
+def node_runtime() -> Path:
     """This machine's Node.js and npm, Debian's installed where neither is and root may."""
     if not (shutil.which("node") and shutil.which("npm")):
         try:
@@ -70,7 +70,7 @@ class MarquezWeb:
         """The built UI and the production modules its server needs; the folder appears whole."""
         if self.app.exists():
             return self.app
-        npm = self._npm(_node())
+        npm = self._npm(node_runtime())
         work = self.app.with_name(f"{self.app.name}.build")
         shutil.rmtree(work, ignore_errors=True)
         marquez_web_source(work)
@@ -88,7 +88,7 @@ class MarquezWeb:
             workdir.mkdir(parents=True, exist_ok=True)
             processes.start(
                 self.name,
-                [_node(), "--require", LOOPBACK_PRELOAD, app / "setupProxy.js"],
+                [node_runtime(), "--require", LOOPBACK_PRELOAD, app / "setupProxy.js"],
                 env={
                     "MARQUEZ_HOST": LOOPBACK,
                     "MARQUEZ_PORT": str(ports["marquez"]),
