@@ -11,6 +11,7 @@ from docker_box import docker
 
 from wharf_infra.build.toolchain import OAUTH2_PROXY, TRAEFIK
 from wharf_infra.native import artefacts
+from wharf_infra.native.marquez_web import MarquezWeb
 from wharf_infra.native.services import Marquez, Postgres, Trino
 
 
@@ -39,6 +40,7 @@ PAIRS: dict[str, tuple[str, Callable[[Path], Path]]] = {
         lambda _: Trino().install() / "lib" / "io.trino_trino-main-476.jar",
     ),
     "marquez": ("/usr/src/app/marquez.jar", lambda _: Marquez().build()),
+    "marquez-web": ("/usr/src/app/dist/bundle.js", lambda _: MarquezWeb().build() / "dist" / "bundle.js"),
     "traefik": ("/usr/local/bin/traefik", lambda _: TRAEFIK.build() / "traefik"),
     "oauth2-proxy": ("/bin/oauth2-proxy", lambda _: OAUTH2_PROXY.build() / "oauth2-proxy"),
 }

@@ -60,6 +60,7 @@ from wharf_infra.core.paths import REPO_ROOT, cache_dir
 from wharf_infra.core.registry import load_registry
 from wharf_infra.native import artefacts
 from wharf_infra.native.fetch import pypi_wheel
+from wharf_infra.native.marquez_web import MarquezWeb
 from wharf_infra.native.services import Marquez, Trino
 
 DEFAULT_REGISTRY = "wharf.local"
@@ -133,12 +134,6 @@ def _superset(context: Path) -> None:
     _trust(context)
 
 
-def _marquez_web(context: Path) -> None:
-    """The web UI's source release and the CA bundle its npm install trusts."""
-    artefacts.marquez_web_source(context / "web")
-    _trust(context)
-
-
 def _tool_binary(tool: GoTool, binary: str, context: Path) -> None:
     _copy(tool.build() / binary, context / "binary")
 
@@ -181,7 +176,7 @@ STAGE: Mapping[str, Callable[[Path], None]] = {
     "nessie": lambda context: _copy(artefacts.nessie_jar(), context / "nessie-runner.jar"),
     "trino": lambda context: _copy(Trino().install(), context / "trino"),
     "marquez": lambda context: _copy(Marquez().build(), context / "marquez.jar"),
-    "marquez-web": _marquez_web,
+    "marquez-web": lambda context: _copy(MarquezWeb().build(), context / "app"),
     "superset": _superset,
     "traefik": lambda context: _copy(TRAEFIK.build() / "traefik", context / "traefik"),
     "cnpg-operator": _cnpg_operator,
