@@ -66,15 +66,20 @@ def test_marquez_has_the_run_and_its_datasets(finished_run: str, target: Target)
         body: dict[str, Any] = response.json() if response.status_code == 200 else {}
         return body
 
-    # The daemon's lineage sensors tick every 10 s or more: give the COMPLETE event time to arrive.
+    # The daemon's lineage sensors tick every 10 s or more: give the COMPLETE event time to arrive
+    # (it names the job's output; the START before it names none).
     deadline = time.monotonic() + MARQUEZ_WAIT_S
 
-    def dagster_runs() -> list[str]:
-        return [run["facets"].get("dagster_run", {}).get("runId") for run in get("/runs").get("runs", [])]
+    def completed_dagster_runs() -> list[str]:
+        return [
+            run["facets"].get("dagster_run", {}).get("runId")
+            for run in get("/runs").get("runs", [])
+            if run["state"] == "COMPLETED"
+        ]
 
-    while finished_run not in (runs := dagster_runs()):
+    while finished_run not in (runs := completed_dagster_runs()):
         assert time.monotonic() < deadline, (
-            f"Marquez has no run {finished_run} of the job (it has {runs[:5]})"
+            f"Marquez has no completed run {finished_run} of the job (it has {runs[:5]})"
         )
         time.sleep(5)
     outputs = [dataset["name"] for dataset in get("")["outputs"]]
