@@ -66,21 +66,24 @@ def test_marquez_has_the_run_and_its_datasets(finished_run: str, target: Target)
         body: dict[str, Any] = response.json() if response.status_code == 200 else {}
         return body
 
-    # The daemon's lineage sensors tick every 10 s or more: give the COMPLETE event time to arrive
-    # (it names the job's output; the START before it names none).
+    # The daemon's lineage sensors tick every 10 s or more: give the COMPLETE event time to arrive.
+    # Its run names the table it wrote (the job's own `outputs` follow its latest run, which may be
+    # another run's START, naming none).
     deadline = time.monotonic() + MARQUEZ_WAIT_S
 
-    def completed_dagster_runs() -> list[str]:
-        return [
-            run["facets"].get("dagster_run", {}).get("runId")
-            for run in get("/runs").get("runs", [])
-            if run["state"] == "COMPLETED"
-        ]
-
-    while finished_run not in (runs := completed_dagster_runs()):
-        assert time.monotonic() < deadline, (
-            f"Marquez has no completed run {finished_run} of the job (it has {runs[:5]})"
+    def completed() -> dict[str, Any] | None:
+        return next(
+            (
+                run
+                for run in get("/runs").get("runs", [])
+                if run["facets"].get("dagster_run", {}).get("runId") == finished_run
+                and run["state"] == "COMPLETED"
+            ),
+            None,
         )
+
+    while (run := completed()) is None:
+        assert time.monotonic() < deadline, f"Marquez has no completed run {finished_run} of the job"
         time.sleep(5)
-    outputs = [dataset["name"] for dataset in get("")["outputs"]]
-    assert outputs == [TABLE], f"the job's outputs in Marquez are {outputs}"
+    outputs = sorted({version["datasetVersionId"]["name"] for version in run["outputDatasetVersions"]})
+    assert outputs == [TABLE], f"the run's outputs in Marquez are {outputs}"
