@@ -35,8 +35,8 @@ lint: install ## ruff (lint and format check), mypy, and the layout's import rul
 	$(RUN) lint-imports
 
 .PHONY: test
-test: dbt-manifest ## Every test tier but kind's (what CI runs; the cluster tier on kwok)
-	$(PYTEST) -m "not kind"
+test: dbt-manifest ## Every test tier (what CI runs): the cluster tier on kind where Docker runs or installs, else on kwok
+	$(PYTEST)
 
 .PHONY: test-unit
 test-unit: dbt-manifest ## Unit tier: Dagster definitions, asset logic, sensors and schedules, no services
