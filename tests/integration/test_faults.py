@@ -10,6 +10,8 @@ besides (a daemon that exited while Postgres was gone) is started again, as Kube
 pod, and named in the figure line. A service that stays down fails the wait naming it.
 """
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,8 +60,14 @@ def _kill_code_servers(location: str) -> None:
         server.kill()
 
 
-def _stop_daemon() -> None:
-    processes.stop("dagster-daemon")
+def _crash_daemon() -> None:
+    """The daemon alone dies, as its pod's container would: the runs it launched go on, as run pods
+    outlive the daemon on Kubernetes (here its code servers end once their heartbeat stops, after
+    the runs they started). Stopping its whole process family would end those runs too, which no
+    Kubernetes outage of the daemon does, and this run launcher cannot see a run that vanished."""
+    daemon = processes.running_pid("dagster-daemon")
+    assert daemon is not None, "the stack's daemon is not running"
+    os.kill(daemon, signal.SIGKILL)
 
 
 def _postgres_back() -> None:
@@ -78,7 +86,7 @@ def _fault(service: str, location: str) -> Fault:
     if service == "code-server":
         return Fault(stop=lambda: _kill_code_servers(location), start=lambda: None)
     if service == "dagster-daemon":
-        return Fault(stop=_stop_daemon, start=Dagster().up)
+        return Fault(stop=_crash_daemon, start=Dagster().up)
     native: dict[str, Callable[[], Service]] = {
         "minio": Minio,
         "nessie": Nessie,

@@ -53,6 +53,13 @@ def test_every_declared_automation_runs_on_a_fresh_deployment() -> None:
         assert stopped == [], f"{location.name}: off until someone clicks: {stopped}"
 
 
+def test_every_job_runs_its_steps_in_the_run_process() -> None:
+    """A step subprocess per run would cost its own start-up and memory in every run pod."""
+    for location in LOCATIONS:
+        for job in _defs(location.module).get_repository_def().get_all_jobs():
+            assert job.executor_def.name == dg.in_process_executor.name, f"{location.name}: {job.name}"
+
+
 def test_locations_together_have_no_duplicate_asset_keys() -> None:
     owned: dict[dg.AssetKey, str] = {}
     for location in LOCATIONS:

@@ -44,10 +44,7 @@ NOT_FINISHED = [
     dg.DagsterRunStatus.CANCELING,
 ]
 
-# One step: run it in the run's process (a step subprocess would add its own start-up, ~20 s here).
-ingest_job = dg.define_asset_job(
-    "bioreactor_ingest_job", selection=[bioreactor_readings], executor_def=dg.in_process_executor
-)
+ingest_job = dg.define_asset_job("bioreactor_ingest_job", selection=[bioreactor_readings])
 
 
 def _upload(obj: LandingObject) -> str:
