@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 from wharf_infra.contract.artefacts import COMPUTE_LOG_MANAGER, RUN_COORDINATOR, DagsterInstance
 from wharf_infra.core.image_tags import Images, content_tag, image_name
 from wharf_infra.core.registry import CodeLocation
+from wharf_infra.deploy.components.component import Component, child_name
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.postgres import DAGSTER_PASSWORD_KEY
 from wharf_infra.deploy.components.release import Charts, release_with_values
@@ -253,19 +254,18 @@ def migrate_job_spec(values: dict[str, Any], args: DagsterArgs) -> dict[str, Any
     }
 
 
-class Dagster(pulumi.ComponentResource):
+class Dagster(Component):
     """Outputs `webserver` (Service name, port) for the gateway."""
 
     webserver: tuple[str, int]
 
     def __init__(self, name: str, args: DagsterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Dagster", name, None, opts)
+        super().__init__("Dagster", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         env = k8s.core.v1.ConfigMap(
-            CODE_ENV_CONFIGMAP,
+            *child_name(CODE_ENV_CONFIGMAP, child),
             metadata=metadata(CODE_ENV_CONFIGMAP, args.namespace, "orchestration"),
             data=args.code_env,
-            opts=child,
         )
         values = chart_values("dagster", args.charts.stack, dagster_values(args))
         release = release_with_values(
@@ -276,13 +276,15 @@ class Dagster(pulumi.ComponentResource):
             values,
             pulumi.ResourceOptions(parent=self, depends_on=[env]),
         )
+        # A Job's pod template cannot change: a new Dagster image replaces the Job, so the
+        # migration runs once per image.
         k8s.batch.v1.Job(
-            MIGRATE_JOB,
+            *child_name(
+                MIGRATE_JOB,
+                pulumi.ResourceOptions(parent=self, depends_on=[release], delete_before_replace=True),
+            ),
             metadata=metadata(MIGRATE_JOB, args.namespace, "orchestration"),
             spec=migrate_job_spec(values, args),
-            # A Job's pod template cannot change: a new Dagster image replaces the Job, so the
-            # migration runs once per image.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[release], delete_before_replace=True),
         )
         self.webserver = (WEBSERVER_SERVICE, WEBSERVER_PORT)
         self.register_outputs({"webserver": WEBSERVER_SERVICE})

@@ -16,6 +16,7 @@ import yaml
 from wharf_infra.contract.artefacts import MARQUEZ_DATABASE_ENV, marquez_config
 from wharf_infra.contract.endpoints import MARQUEZ_SERVICE, Endpoints
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.component import Component, child_name
 from wharf_infra.deploy.components.database_wait import database_wait
 from wharf_infra.deploy.components.secrets import secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
@@ -49,8 +50,9 @@ def _deployment(
     init_containers: tuple[dict[str, Any], ...] = (),
 ) -> k8s.apps.v1.Deployment:
     version = image.rsplit(":", 1)[-1]
+    logical, opts = child_name(name, opts)
     return k8s.apps.v1.Deployment(
-        name,
+        logical,
         metadata=metadata(name, namespace, "lineage", version),
         spec={
             "replicas": replicas,
@@ -73,8 +75,9 @@ def _deployment(
 
 
 def _service(name: str, namespace: str, ports: dict[str, int], opts: pulumi.ResourceOptions) -> None:
+    logical, opts = child_name(name, opts)
     k8s.core.v1.Service(
-        name,
+        logical,
         metadata=metadata(name, namespace, "lineage"),
         spec={
             "selector": selector(name),
@@ -87,15 +90,16 @@ def _service(name: str, namespace: str, ports: dict[str, int], opts: pulumi.Reso
     )
 
 
-class Marquez(pulumi.ComponentResource):
+class Marquez(Component):
     def __init__(self, name: str, args: MarquezArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Marquez", name, None, opts)
+        super().__init__("Marquez", name, opts)
         child = pulumi.ResourceOptions(parent=self)
+        config_name, config_opts = child_name(CONFIG_MAP, child)
         config = k8s.core.v1.ConfigMap(
-            CONFIG_MAP,
+            config_name,
             metadata=metadata(CONFIG_MAP, args.namespace, "lineage"),
             data={"config.yml": yaml.safe_dump(marquez_config(args.endpoints, API_PORT, ADMIN_PORT))},
-            opts=child,
+            opts=config_opts,
         )
         tmp = {"name": "tmp", "emptyDir": {}}
         _deployment(

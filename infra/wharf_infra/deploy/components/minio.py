@@ -18,6 +18,7 @@ from wharf_infra.contract.facts import (
 )
 from wharf_infra.contract.facts import MINIO_ROOT_SECRET as ROOT_SECRET
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.component import Component, child_name
 from wharf_infra.deploy.components.object_store import COMPONENT, ObjectStoreFacts
 from wharf_infra.deploy.components.secrets import generated_password, secret, secret_env
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
@@ -63,13 +64,13 @@ class MinioArgs:
     images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
-class Minio(pulumi.ComponentResource):
+class Minio(Component):
     """Outputs `facts`: the endpoint, buckets and per-service credential Secrets."""
 
     facts: ObjectStoreFacts
 
     def __init__(self, name: str, args: MinioArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Minio", name, None, opts)
+        super().__init__("Minio", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         image = args.images.reference("minio")
         version = image.rsplit(":", 1)[-1]
@@ -98,7 +99,7 @@ class Minio(pulumi.ComponentResource):
             )
 
         service = k8s.core.v1.Service(
-            NAME,
+            *child_name(NAME, child),
             metadata=metadata(NAME, args.namespace, COMPONENT, version),
             spec={
                 "selector": selector(NAME),
@@ -107,7 +108,6 @@ class Minio(pulumi.ComponentResource):
                     {"name": "console", "port": CONSOLE_PORT, "targetPort": "console"},
                 ],
             },
-            opts=child,
         )
         server = _container_spec(
             "minio",
@@ -128,7 +128,7 @@ class Minio(pulumi.ComponentResource):
             {"name": "tmp", "mountPath": "/tmp"},
         ]
         statefulset = k8s.apps.v1.StatefulSet(
-            NAME,
+            *child_name(NAME, child),
             metadata=metadata(NAME, args.namespace, COMPONENT, version),
             spec={
                 "serviceName": NAME,
@@ -153,7 +153,6 @@ class Minio(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=child,
         )
         setup_env: list[dict[str, object]] = [
             {"name": "MINIO_HOST", "value": f"{NAME}.{args.namespace}.svc"},
@@ -169,7 +168,7 @@ class Minio(pulumi.ComponentResource):
             )
         setup = f"{NAME}-setup"
         k8s.batch.v1.Job(
-            setup,
+            *child_name(setup, pulumi.ResourceOptions(parent=self, depends_on=[statefulset, service])),
             metadata=metadata(setup, args.namespace, COMPONENT, version),
             spec={
                 "backoffLimit": 6,
@@ -194,7 +193,6 @@ class Minio(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[statefulset, service]),
         )
         self.facts = ObjectStoreFacts(
             endpoint=f"http://{NAME}.{args.namespace}.svc:{API_PORT}",

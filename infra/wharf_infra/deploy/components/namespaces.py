@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from wharf_infra.contract.endpoints import POSTGRES_PORT
+from wharf_infra.deploy.components.component import Component, child_name
 from wharf_infra.deploy.components.gateway.operators import ENTRY_POINTS
 from wharf_infra.deploy.labels import labels
 
@@ -86,18 +87,18 @@ def rules(args: NamespacesArgs) -> dict[str, NamespaceRules]:
 FORMERLY = pulumi.Alias(name="network", type_="wharf:platform:Network")
 
 
-class Namespaces(pulumi.ComponentResource):
+class Namespaces(Component):
     """Creates the namespaces with their policies; outputs them so every other component depends on them."""
 
     namespaces: dict[str, k8s.core.v1.Namespace]
 
     def __init__(self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[FORMERLY]))
-        super().__init__("wharf:platform:Namespaces", name, None, opts)
+        super().__init__("Namespaces", name, opts)
         self.namespaces = {}
         for namespace, allowed in rules(args).items():
             ns = k8s.core.v1.Namespace(
-                namespace,
+                *child_name(namespace, pulumi.ResourceOptions(parent=self)),
                 metadata={
                     "name": namespace,
                     "labels": {
@@ -106,7 +107,6 @@ class Namespaces(pulumi.ComponentResource):
                         "pod-security.kubernetes.io/enforce": "restricted",
                     },
                 },
-                opts=pulumi.ResourceOptions(parent=self),
             )
             self.namespaces[namespace] = ns
             in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[ns])
@@ -155,8 +155,7 @@ def network_policy_resource(
 ) -> k8s.networking.v1.NetworkPolicy:
     """A NetworkPolicy `name` in `namespace` (its Pulumi name carries the namespace)."""
     return k8s.networking.v1.NetworkPolicy(
-        f"{namespace}-{name}",
+        *child_name(f"{namespace}-{name}", opts),
         metadata={"name": name, "namespace": namespace, "labels": labels(name, POLICY_COMPONENT)},
         spec=spec,
-        opts=opts,
     )

@@ -16,6 +16,7 @@ from wharf_infra.contract.artefacts import NESSIE_S3, S3_KEY_ENV, nessie_setting
 from wharf_infra.contract.endpoints import NESSIE_SERVICE, Endpoints
 from wharf_infra.contract.facts import WAREHOUSE
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.component import Component
 from wharf_infra.deploy.components.database_wait import database_wait
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
@@ -84,9 +85,9 @@ def nessie_values(args: NessieArgs) -> dict[str, Any]:
     return values
 
 
-class Nessie(pulumi.ComponentResource):
+class Nessie(Component):
     def __init__(self, name: str, args: NessieArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Nessie", name, None, opts)
+        super().__init__("Nessie", name, opts)
         helm_release(
             "nessie",
             RELEASE,

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from wharf_infra.core.versions import versions
+from wharf_infra.deploy.components.component import Component
 from wharf_infra.deploy.components.namespaces import KUBE_SYSTEM as NAMESPACE
 from wharf_infra.deploy.components.namespaces import POLICY_COMPONENT
 from wharf_infra.deploy.components.security import resources
@@ -27,11 +28,11 @@ SERVICE_RANGE = "10.96.0.0/16"  # kind's default service subnet: kube-router let
 XTABLES_LOCK = "/run/xtables.lock"  # shared with kube-proxy and kindnet, so their updates interleave
 
 
-class PolicyEnforcer(pulumi.ComponentResource):
+class PolicyEnforcer(Component):
     """ServiceAccount, read-only ClusterRole and its binding, and the DaemonSet."""
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:PolicyEnforcer", name, None, opts)
+        super().__init__("PolicyEnforcer", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         meta = {"name": NAME, "namespace": NAMESPACE, "labels": labels(NAME, POLICY_COMPONENT)}
         account = k8s.core.v1.ServiceAccount(f"{name}-account", metadata=meta, opts=child)

@@ -11,6 +11,7 @@ from wharf_infra.contract.endpoints import POSTGRES_CLUSTER as CLUSTER_NAME
 from wharf_infra.contract.facts import DATABASES
 from wharf_infra.core.config import PostgresSettings
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.component import Component, child_name
 from wharf_infra.deploy.components.release import Charts, helm_release
 from wharf_infra.deploy.components.secrets import generated_password, secret
 from wharf_infra.deploy.components.security import resources
@@ -37,7 +38,7 @@ class PostgresArgs:
     images: Images = field(default_factory=Images)  # where the images come from: the stack's `images`
 
 
-class Postgres(pulumi.ComponentResource):
+class Postgres(Component):
     """One Postgres cluster; each service owns one database through one role.
 
     Outputs, per database, the name of a `kubernetes.io/basic-auth` Secret holding its role's
@@ -48,7 +49,7 @@ class Postgres(pulumi.ComponentResource):
     dagster_password_secret: str
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Postgres", name, None, opts)
+        super().__init__("Postgres", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         operator = helm_release(
             "cloudnative-pg",
@@ -89,8 +90,9 @@ class Postgres(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[operator]),
         )
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, webhook])
+        cluster_name, cluster_opts = child_name(CLUSTER_NAME, after_operator)
         cluster = k8s.apiextensions.CustomResource(
-            CLUSTER_NAME,
+            cluster_name,
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
             metadata=metadata(CLUSTER_NAME, args.namespace, "database"),
@@ -121,17 +123,20 @@ class Postgres(pulumi.ComponentResource):
                     ]
                 },
             },
-            opts=after_operator,
+            opts=cluster_opts,
         )
         for db in NAMES:
             if db == "dagster":
                 continue  # created by initdb
+            database, database_opts = child_name(
+                f"{CLUSTER_NAME}-db-{db}", pulumi.ResourceOptions(parent=self, depends_on=[cluster])
+            )
             k8s.apiextensions.CustomResource(
-                f"{CLUSTER_NAME}-db-{db}",
+                database,
                 api_version="postgresql.cnpg.io/v1",
                 kind="Database",
                 metadata=metadata(f"{CLUSTER_NAME}-{db}", args.namespace, "database"),
                 spec={"name": db, "owner": OWNERS[db], "cluster": {"name": CLUSTER_NAME}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+                opts=database_opts,
             )
         self.register_outputs({"credentials": self.credentials})

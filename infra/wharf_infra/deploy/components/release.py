@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from wharf_infra.deploy.chart_source import chart_source
+from wharf_infra.deploy.components.component import child_name
 from wharf_infra.deploy.helm_values import chart_values
 
 
@@ -47,8 +48,9 @@ def release_with_values(
 ) -> k8s.helm.v3.Release:
     """`helm_release` with its values merged already (for a component that reads them too)."""
     source = chart_source(chart, charts.folder)
+    logical, opts = child_name(name, opts)
     return k8s.helm.v3.Release(
-        name,
+        logical,
         name=name,
         namespace=namespace,
         values=values,

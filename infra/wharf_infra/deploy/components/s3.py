@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from wharf_infra.contract.facts import BUCKETS, S3_SERVICES, s3_policy
 from wharf_infra.deploy.components import dagster, nessie, trino
+from wharf_infra.deploy.components.component import Component, child_name
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 
 # Each service's role is trusted by every account its component's pods run as, as that component
@@ -58,49 +59,47 @@ def _trust_policy(provider: list[str], namespace: str, accounts: tuple[str, ...]
     )
 
 
-class S3Store(pulumi.ComponentResource):
+class S3Store(Component):
     facts: ObjectStoreFacts
 
     def __init__(self, name: str, args: S3Args, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:S3Store", name, None, opts)
+        super().__init__("S3Store", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         buckets: dict[str, aws.s3.Bucket] = {}
         for bucket in BUCKETS:
-            resource = aws.s3.Bucket(f"bucket-{bucket}", bucket=f"{args.bucket_prefix}{bucket}", opts=child)
+            resource = aws.s3.Bucket(
+                *child_name(f"bucket-{bucket}", child), bucket=f"{args.bucket_prefix}{bucket}"
+            )
             aws.s3.BucketPublicAccessBlock(
-                f"bucket-{bucket}-private",
+                *child_name(f"bucket-{bucket}-private", child),
                 bucket=resource.id,
                 block_public_acls=True,
                 block_public_policy=True,
                 ignore_public_acls=True,
                 restrict_public_buckets=True,
-                opts=child,
             )
             aws.s3.BucketServerSideEncryptionConfiguration(
-                f"bucket-{bucket}-sse",
+                *child_name(f"bucket-{bucket}-sse", child),
                 bucket=resource.id,
                 rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
-                opts=child,
             )
             buckets[bucket] = resource
         annotations: dict[str, dict[str, pulumi.Input[str]]] = {}
         for service in S3_SERVICES:
             role = aws.iam.Role(
-                f"role-{service}",
+                *child_name(f"role-{service}", child),
                 assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_provider_url).apply(
                     functools.partial(
                         _trust_policy, namespace=args.namespace, accounts=SERVICE_ACCOUNTS[service]
                     )
                 ),
-                opts=child,
             )
             aws.iam.RolePolicy(
-                f"role-{service}-s3",
+                *child_name(f"role-{service}-s3", child),
                 role=role.id,
                 policy=pulumi.Output.all(**{b: buckets[b].arn for b in BUCKETS}).apply(
                     functools.partial(s3_policy, service=service)
                 ),
-                opts=child,
             )
             annotations[service] = {"eks.amazonaws.com/role-arn": role.arn}
         self.facts = ObjectStoreFacts(

@@ -16,6 +16,7 @@ import pulumi
 import pulumi.dynamic
 import pulumi_kubernetes as k8s
 
+from wharf_infra.deploy.components.component import child_name
 from wharf_infra.deploy.labels import metadata
 
 ALPHABET = string.ascii_letters + string.digits  # safe in URLs, DSNs and shell without quoting
@@ -48,7 +49,8 @@ class GeneratedPassword(pulumi.dynamic.Resource, module="wharf", name="Generated
 
 
 def generated_password(name: str, opts: pulumi.ResourceOptions, length: int = 32) -> pulumi.Output[str]:
-    return pulumi.Output.secret(GeneratedPassword(name, length, opts).result)
+    logical, opts = child_name(name, opts)
+    return pulumi.Output.secret(GeneratedPassword(logical, length, opts).result)
 
 
 def secret(
@@ -59,8 +61,9 @@ def secret(
     opts: pulumi.ResourceOptions,
     secret_type: str = "Opaque",
 ) -> k8s.core.v1.Secret:
+    logical, opts = child_name(name, opts)
     return k8s.core.v1.Secret(
-        name,
+        logical,
         metadata=metadata(name, namespace, component),
         type=secret_type,
         string_data=data,

@@ -30,6 +30,7 @@ from wharf_infra.contract.superset import (
 )
 from wharf_infra.contract.superset_api import ADMIN_PASSWORD_ENV, ADMIN_USER_ENV, URL_ENV
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.component import Component, child_name
 from wharf_infra.deploy.components.database_wait import database_wait
 from wharf_infra.deploy.components.namespaces import ISOLATED_LABEL, network_policy_resource
 from wharf_infra.deploy.components.secrets import generated_password, secret, secret_env
@@ -132,13 +133,13 @@ def importer_policy() -> dict[str, Any]:
     }
 
 
-class Superset(pulumi.ComponentResource):
+class Superset(Component):
     """Outputs `service`: (name, port) of Superset's web server, for the gateway's route."""
 
     service: tuple[str, int]
 
     def __init__(self, name: str, args: SupersetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Superset", name, None, opts)
+        super().__init__("Superset", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         image = args.images.reference("superset")
         version = image.rsplit(":", 1)[-1]
@@ -157,11 +158,10 @@ class Superset(pulumi.ComponentResource):
         dashboards = bundles(args.endpoints)
         settings_file = superset_config(args.endpoints)
         config = k8s.core.v1.ConfigMap(
-            CONFIG_MAP,
+            *child_name(CONFIG_MAP, child),
             metadata=metadata(CONFIG_MAP, ns, COMPONENT),
             data={"superset_config.py": settings_file} | {f"{b.slug}.sha256": b.digest for b in dashboards},
             binary_data={f"{b.slug}.zip": base64.b64encode(b.zipped).decode() for b in dashboards},
-            opts=child,
         )
         env = [
             {"name": "SUPERSET_CONFIG_PATH", "value": f"{CONFIG_DIR}/superset_config.py"},
@@ -181,7 +181,7 @@ class Superset(pulumi.ComponentResource):
         ]
         admin_env = secret_env(SECRET, dict(zip(ADMIN_ENV, ("username", "password"), strict=True)))
         deployment = k8s.apps.v1.Deployment(
-            NAME,
+            *child_name(NAME, pulumi.ResourceOptions(parent=self, depends_on=[config])),
             metadata=metadata(NAME, ns, COMPONENT, version),
             spec={
                 "replicas": 1,
@@ -224,24 +224,24 @@ class Superset(pulumi.ComponentResource):
                     volumes=volumes,
                 ),
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[config]),
         )
         service = k8s.core.v1.Service(
-            NAME,
+            *child_name(NAME, child),
             metadata=metadata(NAME, ns, COMPONENT, version),
             spec={
                 "selector": selector(NAME),
                 "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
             },
-            opts=child,
         )
         for policy, spec in (
             (NAME, network_policy(ns, args.gateway_namespace)),
             (IMPORTER, importer_policy()),
         ):
             network_policy_resource(policy, ns, spec, child)
+        # Replaced (so run again) whenever a dashboard's files change: their digests annotate the pod.
+        after = [deployment, service, config, *([args.trino] if args.trino else [])]
         k8s.batch.v1.Job(
-            IMPORTER,
+            *child_name(IMPORTER, pulumi.ResourceOptions(parent=self, depends_on=after)),
             metadata=metadata(IMPORTER, ns, COMPONENT, version),
             spec={
                 "backoffLimit": 6,
@@ -285,10 +285,6 @@ class Superset(pulumi.ComponentResource):
                     ],
                 ),
             },
-            # Replaced (so run again) whenever a dashboard's files change: their digests annotate the pod.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[deployment, service, config, *([args.trino] if args.trino else [])]
-            ),
         )
         self.service = (NAME, PORT)
         self.register_outputs({"service": NAME})

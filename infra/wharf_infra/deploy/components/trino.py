@@ -22,6 +22,7 @@ from wharf_infra.contract.artefacts import (
 )
 from wharf_infra.contract.endpoints import TRINO_SERVICE, Endpoints
 from wharf_infra.core.image_tags import Images
+from wharf_infra.deploy.components.component import Component
 from wharf_infra.deploy.components.object_store import ObjectStoreFacts
 from wharf_infra.deploy.components.release import Charts, helm_release
 from wharf_infra.deploy.components.secrets import secret_env
@@ -70,9 +71,9 @@ def trino_values(args: TrinoArgs) -> dict[str, Any]:
     return values
 
 
-class Trino(pulumi.ComponentResource):
+class Trino(Component):
     def __init__(self, name: str, args: TrinoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Trino", name, None, opts)
+        super().__init__("Trino", name, opts)
         helm_release(
             "trino",
             RELEASE,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from wharf_infra.deploy.components.component import child_name
 from wharf_infra.deploy.components.security import container_security, pod_security, resources
 from wharf_infra.deploy.labels import metadata
 
@@ -46,7 +47,7 @@ def webhook_ready(service: str, namespace: str, image: str, opts: pulumi.Resourc
     name = f"{service}-ready"
     host = f"{service}.{namespace}.svc"
     return k8s.batch.v1.Job(
-        name,
+        *child_name(name, opts),
         metadata=metadata(name, namespace, COMPONENT),
         spec={
             "backoffLimit": 2,
@@ -68,5 +69,4 @@ def webhook_ready(service: str, namespace: str, image: str, opts: pulumi.Resourc
                 },
             },
         },
-        opts=opts,
     )

@@ -8,6 +8,7 @@ import pulumi
 
 from wharf_infra.contract.facts import LOGIN_SECRET
 from wharf_infra.core.config import PlatformConfig
+from wharf_infra.deploy.components.component import Component
 from wharf_infra.deploy.components.gateway import login, operators, routes, tls
 from wharf_infra.deploy.components.gateway.routes import Route
 from wharf_infra.deploy.components.release import Charts
@@ -23,14 +24,14 @@ class GatewayArgs:
     oidc_client_secret: pulumi.Input[str] | None = None
 
 
-class Gateway(pulumi.ComponentResource):
+class Gateway(Component):
     """Outputs `urls` (route name → https URL) and `login_secret` (the basic-auth login, local only)."""
 
     urls: dict[str, str]
     login_secret: str | None
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("wharf:platform:Gateway", name, None, opts)
+        super().__init__("Gateway", name, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         releases = operators.install(

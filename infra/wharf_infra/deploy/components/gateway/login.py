@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from wharf_infra.contract.facts import LOGIN_SECRET
 from wharf_infra.core.config import PlatformConfig
 from wharf_infra.core.versions import versions
+from wharf_infra.deploy.components.component import child_name
 from wharf_infra.deploy.components.gateway.resources import COMPONENT, custom
 from wharf_infra.deploy.components.gateway.routes import Login
 from wharf_infra.deploy.components.secrets import generated_password, secret, secret_env
@@ -124,7 +125,7 @@ def oidc(config: PlatformConfig, client_secret: pulumi.Input[str], opts: pulumi.
     )
     version = versions().image_version("oauth2_proxy")
     k8s.apps.v1.Deployment(
-        OAUTH2_PROXY,
+        *child_name(OAUTH2_PROXY, opts),
         metadata=metadata(OAUTH2_PROXY, namespace, COMPONENT, version),
         spec={
             "replicas": 1,
@@ -151,16 +152,14 @@ def oidc(config: PlatformConfig, client_secret: pulumi.Input[str], opts: pulumi.
                 },
             },
         },
-        opts=opts,
     )
     k8s.core.v1.Service(
-        OAUTH2_PROXY,
+        *child_name(OAUTH2_PROXY, opts),
         metadata=metadata(OAUTH2_PROXY, namespace, COMPONENT, version),
         spec={
             "selector": selector(OAUTH2_PROXY),
             "ports": [{"name": "http", "port": OAUTH2_PROXY_PORT, "targetPort": "http"}],
         },
-        opts=opts,
     )
     address = f"http://{OAUTH2_PROXY}.{namespace}.svc:{OAUTH2_PROXY_PORT}/"
     _middleware(namespace, {"forwardAuth": forward_auth(address)}, opts)

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from wharf_infra.deploy.components.component import child_name
 from wharf_infra.deploy.labels import metadata
 
 COMPONENT = "gateway"
@@ -24,6 +25,7 @@ def custom(
     meta = metadata(name, namespace or "", COMPONENT)
     if namespace is None:
         meta.pop("namespace")
+    logical, opts = child_name(f"{kind.lower()}-{name}", opts)
     return k8s.apiextensions.CustomResource(
-        f"{kind.lower()}-{name}", api_version=api_version, kind=kind, metadata=meta, spec=spec, opts=opts
+        logical, api_version=api_version, kind=kind, metadata=meta, spec=spec, opts=opts
     )

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from wharf_infra.core.config import PlatformConfig
+from wharf_infra.deploy.components.component import child_name
 from wharf_infra.deploy.components.gateway.operators import CONTROLLER, ENTRY_POINTS
 from wharf_infra.deploy.components.gateway.resources import COMPONENT, custom
 from wharf_infra.deploy.components.gateway.tls import TLS_SECRET
@@ -42,13 +43,14 @@ class Login:
 
 def gateway(config: PlatformConfig, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     """The GatewayClass Traefik serves and the Gateway: HTTP (redirects, ACME) and HTTPS listeners."""
+    class_name, class_opts = child_name(f"gatewayclass-{GATEWAY_CLASS}", opts)
     gateway_class = k8s.apiextensions.CustomResource(
-        f"gatewayclass-{GATEWAY_CLASS}",
+        class_name,
         api_version=GATEWAY_API,
         kind="GatewayClass",
         metadata={"name": GATEWAY_CLASS, "labels": metadata(GATEWAY_CLASS, "", COMPONENT)["labels"]},
         spec={"controllerName": CONTROLLER},
-        opts=opts,
+        opts=class_opts,
     )
     https = {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}]}
     return custom(
