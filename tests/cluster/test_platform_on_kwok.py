@@ -138,7 +138,7 @@ def test_a_changed_setting_previews_as_exactly_the_expected_diff(
 ) -> None:
     """One more concurrent run in the stack config changes the Dagster release and nothing else."""
     changes = changes_of_one_more_concurrent_run(cluster.state, tmp_path)
-    assert changes == {("update", "dagster")}, changes
+    assert changes == {("update", "dagster-dagster")}, changes  # component `dagster`, its release
 
 
 def test_the_smoke_suites_kubernetes_checks_pass_on_this_target(cluster: ClusterObjects) -> None:
