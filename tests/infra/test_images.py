@@ -13,6 +13,7 @@ import pytest
 from wharf_infra.core import image_tags
 from wharf_infra.core.image_tags import IMAGES_DIR, recipe_tag, recipes
 from wharf_infra.core.paths import REPO_ROOT
+from wharf_infra.core.registry import load_registry
 from wharf_infra.core.versions import versions
 
 DOCKERFILES = sorted(IMAGES_DIR.glob("*/Dockerfile"))
@@ -96,6 +97,22 @@ def test_a_pyproject_counts_in_a_tag_by_what_decides_an_install(tmp_path: Path) 
     assert (
         hashed(workspace.replace("[tool.uv.workspace]", "[tool.uv.workspace]\nexclude = ['x']")) != original
     )
+
+
+def test_no_file_git_ignores_is_an_input_of_a_code_location_image() -> None:
+    """Ignored files differ between clones (dbt's random `.user.yml`, build output): as inputs they
+    would give each clone its own tags, and every fresh clone would rebuild its images."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ignored = {REPO_ROOT / path for path in listed.split("\0") if path}
+    for location in load_registry():
+        both = ignored & set(image_tags.image_inputs(location))
+        assert not both, f"{location.name}: {sorted(str(p.relative_to(REPO_ROOT)) for p in both)}"
 
 
 def test_postgres_tag_starts_with_its_version_for_cloudnative_pg() -> None:

@@ -27,7 +27,9 @@ from wharf_infra.core.versions import versions
 IMAGES_DIR = REPO_ROOT / "images"
 CODE_LOCATION_RECIPE = IMAGES_DIR / "code-location"
 SHARED_PACKAGE = CODE_LOCATIONS_DIR / "shared"
-IGNORED_PARTS = {"__pycache__", ".pytest_cache", "target", "logs", ".mypy_cache"}
+# Never part of an image or its tag: caches, build output, and dbt's per-clone anonymous user id
+# (`.user.yml`, random in each clone: as an input it would give every clone its own tag).
+IGNORED_PARTS = {"__pycache__", ".pytest_cache", "target", "logs", ".mypy_cache", ".user.yml"}
 LOCATION_INPUTS = ("uv.lock", "pyproject.toml")
 # What the recipes that install from the lock get in their build context.
 WORKSPACE_FILES = ("pyproject.toml", "uv.lock", "README.md", "code_locations", "dbt_project")
