@@ -50,18 +50,6 @@ def _family(pid: int) -> list[psutil.Process]:
     return list(family)
 
 
-def _end(processes: list[psutil.Process], timeout: float) -> None:
-    """TERM each, up to `timeout` for all to exit, then KILL the rest."""
-    for process in processes:
-        with suppress(psutil.NoSuchProcess):
-            process.terminate()
-    _, alive = psutil.wait_procs(processes, timeout=timeout)
-    for process in alive:
-        with suppress(psutil.NoSuchProcess):
-            process.kill()
-    psutil.wait_procs(alive, timeout=10)
-
-
 @dataclass(frozen=True)
 class ProcessSpec:
     """One process to keep running: how to start it, and when it is ready (None: once started)."""
@@ -124,19 +112,22 @@ class Supervisor:
         if spec.ready is not None:
             self.wait_until(spec.name, spec.ready, spec.timeout)
 
-    def stop(self, name: str, timeout: float = 30.0, leader_first: bool = False) -> bool:
+    def stop(self, name: str, timeout: float = 30.0) -> bool:
         """Stop the process, its group and every descendant, even one that left the group (Dagster's
         code servers start in sessions of their own): TERM, up to `timeout` to exit, then KILL.
-        With `leader_first`, the process itself is ended before the rest, for one that shuts its
-        family down in order (dockerd stops its containers, then its containerd).
         Return whether one was running."""
         pid = self.running_pid(name)
         if pid is None:
             return False
         family = _family(pid)
-        if leader_first:
-            _end([process for process in family if process.pid == pid], timeout)
-        _end(family, timeout)
+        for process in family:
+            with suppress(psutil.NoSuchProcess):
+                process.terminate()
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        for process in alive:
+            with suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(alive, timeout=10)
         _alive(pid)  # reap it, if it is our child
         self.pid_file(name).unlink(missing_ok=True)
         return True
