@@ -1,16 +1,14 @@
 """IRSA on the cloud stacks: every ServiceAccount annotated with a role is trusted by that role, and
 every account a role trusts exists, or EKS refuses `AssumeRoleWithWebIdentity` at run time."""
 
-import multiprocessing
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pytest
 import yaml
 from conftest import Rendered
-from irsa_trust import trust_policies
+from program_runs import per_stack, trust_policies
 
 CLOUD_STACKS = ("staging", "prod")  # the stacks on S3 (objectStore.kind: s3)
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -19,8 +17,8 @@ ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 @pytest.fixture(scope="module")
 def roles() -> dict[str, dict[str, dict[str, Any]]]:
     """Stack -> role ARN -> trust policy."""
-    with ProcessPoolExecutor(len(CLOUD_STACKS), mp_context=multiprocessing.get_context("spawn")) as pool:
-        return dict(zip(CLOUD_STACKS, pool.map(trust_policies, CLOUD_STACKS), strict=True))
+    policies: dict[str, dict[str, dict[str, Any]]] = per_stack(trust_policies, CLOUD_STACKS)
+    return policies
 
 
 def service_accounts(stack: Rendered) -> dict[str, str | None]:
