@@ -2,7 +2,10 @@
 
 Tiers run cheapest first, and those that start containers before the native stack's. One cluster
 tier runs: kind's where a Docker engine answers or can be installed (its pods run the platform's
-images, and it makes every check kwok's tier makes on the stored objects), else kwok's.
+images, and it makes every check kwok's tier makes on the stored objects), else kwok's. The smoke
+suite runs once too: kind's tier runs it against the cluster with nothing skipped, so the native
+stack's run of it is left out then (the integration tier proves the native data path); without
+kind, the suite runs against the native stack.
 """
 
 from pathlib import Path
@@ -26,19 +29,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class _OneClusterTier:
-    """Runs after `-m` has selected: drops kwok's tier when kind's was selected and can run."""
+    """Runs after `-m` has selected: where kind's tier was selected and can run, drops kwok's tier
+    and the native run of the smoke suite (kind's tier runs the suite on the cluster)."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         tiers = {_tier(item) for item in items}
-        if not {"kind", "cluster"} <= tiers or not engine_obtainable():
+        if "kind" not in tiers or not tiers & {"cluster", "smoke"} or not engine_obtainable():
             return
-        kwok = [item for item in items if _tier(item) == "cluster"]
-        config.hook.pytest_deselected(items=kwok)
-        items[:] = [item for item in items if _tier(item) != "cluster"]
+        dropped = [item for item in items if _tier(item) in {"cluster", "smoke"}]
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if _tier(item) not in {"cluster", "smoke"}]
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(f"kind's tier runs here: kwok's {len(kwok)} deselected (make test-cluster)")
+            counts = {tier: sum(_tier(item) == tier for item in dropped) for tier in ("cluster", "smoke")}
+            reporter.write_line(
+                f"kind's tier runs here: kwok's {counts['cluster']} deselected (make test-cluster), and the "
+                f"native stack's smoke run of {counts['smoke']} (kind's tier runs the suite; make smoke)"
+            )
 
 
 def pytest_configure(config: pytest.Config) -> None:
