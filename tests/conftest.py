@@ -15,6 +15,7 @@ import pytest
 from wharf_infra.build.docker_engine import engine_obtainable
 
 TIERS = ("unit", "infra", "images", "kind", "cluster", "integration", "smoke")
+KIND_RUNS_THEM = ("cluster", "smoke")  # kwok's checks, and the smoke suite on the cluster
 
 
 def _tier(item: pytest.Item) -> str:
@@ -35,14 +36,14 @@ class _OneClusterTier:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         tiers = {_tier(item) for item in items}
-        if "kind" not in tiers or not tiers & {"cluster", "smoke"} or not engine_obtainable():
+        if "kind" not in tiers or not tiers & set(KIND_RUNS_THEM) or not engine_obtainable():
             return
-        dropped = [item for item in items if _tier(item) in {"cluster", "smoke"}]
+        dropped = [item for item in items if _tier(item) in KIND_RUNS_THEM]
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if _tier(item) not in {"cluster", "smoke"}]
+        items[:] = [item for item in items if _tier(item) not in KIND_RUNS_THEM]
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            counts = {tier: sum(_tier(item) == tier for item in dropped) for tier in ("cluster", "smoke")}
+            counts = {tier: sum(_tier(item) == tier for item in dropped) for tier in KIND_RUNS_THEM}
             reporter.write_line(
                 f"kind's tier runs here: kwok's {counts['cluster']} deselected (make test-cluster), and the "
                 f"native stack's smoke run of {counts['smoke']} (kind's tier runs the suite; make smoke)"
